@@ -1,0 +1,105 @@
+#include "core/time.h"
+
+#include <date/date.h>
+
+#include <charconv>
+#include <chrono>
+
+namespace tessera {
+namespace {
+
+bool ReadInt(std::string_view s, size_t pos, size_t len, int* out) {
+  if (pos + len > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + len; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+class SystemClock final : public Clock {
+ public:
+  TimeMs NowMs() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+std::optional<TimeMs> ParseIso8601(std::string_view s) {
+  int y, mo, d;
+  if (!ReadInt(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !ReadInt(s, 5, 2, &mo) ||
+      s[7] != '-' || !ReadInt(s, 8, 2, &d)) {
+    return std::nullopt;
+  }
+  date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                           date::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  int64_t days = date::sys_days(ymd).time_since_epoch().count();
+  int64_t ms = days * 86400000LL;
+  if (s.size() == 10) return ms;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  int h, mi, sec = 0;
+  if (!ReadInt(s, 11, 2, &h) || s.size() < 16 || s[13] != ':' || !ReadInt(s, 14, 2, &mi)) {
+    return std::nullopt;
+  }
+  size_t pos = 16;
+  if (pos < s.size() && s[pos] == ':') {
+    if (!ReadInt(s, 17, 2, &sec)) return std::nullopt;
+    pos = 19;
+  }
+  if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  int64_t frac_ms = 0;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    size_t start = pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) frac_ms = frac_ms * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+    for (; digits < 3; ++digits) frac_ms *= 10;
+  }
+  int64_t offset_min = 0;
+  if (pos == s.size()) {
+    // No zone designator: read as UTC, as Segment does.
+  } else if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int sign = s[pos] == '-' ? -1 : 1;
+    int oh, om = 0;
+    if (!ReadInt(s, pos + 1, 2, &oh)) return std::nullopt;
+    pos += 3;
+    if (pos < s.size() && s[pos] == ':') ++pos;
+    if (pos < s.size()) {
+      if (!ReadInt(s, pos, 2, &om)) return std::nullopt;
+      pos += 2;
+    }
+    if (oh > 23 || om > 59) return std::nullopt;
+    offset_min = sign * (oh * 60 + om);
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  ms += ((h * 60LL + mi) * 60LL + sec) * 1000LL + frac_ms - offset_min * 60000LL;
+  return ms;
+}
+
+std::string FormatIso8601(TimeMs ms) {
+  using namespace std::chrono;
+  sys_time<milliseconds> tp{milliseconds{ms}};
+  return date::format("%FT%TZ", tp);
+}
+
+const Clock& Clock::System() {
+  static const SystemClock clock;
+  return clock;
+}
+
+}  // namespace tessera

@@ -1,0 +1,149 @@
+// RocksDB implementation of Store: one column family per Space, a shared LRU block cache.
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/store.h"
+
+namespace tessera::storage {
+namespace {
+
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  if (s.IsIOError()) return Status::IOError(s.ToString());
+  if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) return Status::Unavailable(s.ToString());
+  return Status::Internal(s.ToString());
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+class RocksIterator final : public Iterator {
+ public:
+  explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  void Seek(std::string_view key) override { it_->Seek(ToSlice(key)); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override { return FromRocks(it_->status()); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             std::shared_ptr<rocksdb::Cache> cache)
+      : db_(std::move(db)), handles_(std::move(handles)), cache_(std::move(cache)) {}
+
+  ~RocksStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  Status Get(Space space, std::string_view key, std::string* value) override {
+    return FromRocks(db_->Get(rocksdb::ReadOptions(), Handle(space), ToSlice(key), value));
+  }
+
+  Status Write(const WriteBatch& batch, const WriteOptions& options) override {
+    rocksdb::WriteBatch wb;
+    for (const auto& op : batch.ops()) {
+      rocksdb::Status s = op.is_delete ? wb.Delete(Handle(op.space), ToSlice(op.key))
+                                       : wb.Put(Handle(op.space), ToSlice(op.key), ToSlice(op.value));
+      if (!s.ok()) return FromRocks(s);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    return FromRocks(db_->Write(wo, &wb));
+  }
+
+  std::unique_ptr<Iterator> NewIterator(Space space) override {
+    return std::make_unique<RocksIterator>(db_->NewIterator(rocksdb::ReadOptions(), Handle(space)));
+  }
+
+  StoreStats Stats() override {
+    StoreStats stats;
+    uint64_t v = 0;
+    for (auto* h : handles_) {
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) {
+        stats.live_bytes += v;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kSizeAllMemTables, &v)) {
+        stats.memtable_bytes += v;
+      }
+    }
+    stats.block_cache_bytes = cache_->GetUsage();
+    return stats;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(Space space) { return handles_[static_cast<int>(space)]; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+};
+
+}  // namespace
+
+std::string_view SpaceName(Space space) {
+  switch (space) {
+    case Space::kMeta: return "meta";
+    case Space::kLog: return "log";
+    case Space::kDedupe: return "dedupe";
+    case Space::kSources: return "sources";
+    case Space::kIdentity: return "identity";
+    case Space::kProfiles: return "profiles";
+    case Space::kTimeline: return "timeline";
+    case Space::kCount: break;
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const RocksOptions& options) {
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = options.write_buffer_bytes;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+
+  rocksdb::DBOptions db;
+  db.create_if_missing = true;
+  db.create_missing_column_families = true;
+  db.max_background_jobs = 2;
+  db.max_open_files = 512;
+  db.max_total_wal_size = 4 * options.write_buffer_bytes;
+  db.bytes_per_sync = 1 << 20;
+  db.info_log_level = rocksdb::WARN_LEVEL;
+  db.keep_log_file_num = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kSpaceCount; ++i) {
+    std::string name = i == 0 ? std::string(rocksdb::kDefaultColumnFamilyName)
+                              : std::string(SpaceName(static_cast<Space>(i)));
+    descriptors.emplace_back(name, cf);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db, path, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s);
+  return std::unique_ptr<Store>(
+      std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), cache));
+}
+
+}  // namespace tessera::storage

@@ -1,0 +1,109 @@
+// The Store: an ordered key-value store split into named spaces, with atomic batches.
+// Every component keeps its own keys inside its own space; no component reads another's keys.
+//
+// Implementations: RocksDB (embedded default, rocks_store.cc) and in-memory (memory_store.cc,
+// for tests, with fault injection). Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tessera::storage {
+
+enum class Space : uint8_t {
+  kMeta = 0,   // small keyed settings and cursors
+  kLog,        // the event log: seq (u64 BE) -> stored event
+  kDedupe,     // messageId -> seq
+  kSources,    // sources and write-key hashes
+  kIdentity,   // identifier -> tessera id
+  kProfiles,   // tessera id -> profile record
+  kTimeline,   // tessera id + time -> seq
+  kCount,
+};
+constexpr int kSpaceCount = static_cast<int>(Space::kCount);
+std::string_view SpaceName(Space space);
+
+// An ordered list of puts and deletes applied atomically by Store::Write.
+class WriteBatch {
+ public:
+  struct Op {
+    Space space;
+    bool is_delete;
+    std::string key;
+    std::string value;
+  };
+  void Put(Space space, std::string_view key, std::string_view value) {
+    ops_.push_back({space, false, std::string(key), std::string(value)});
+    bytes_ += key.size() + value.size();
+  }
+  void Delete(Space space, std::string_view key) {
+    ops_.push_back({space, true, std::string(key), {}});
+    bytes_ += key.size();
+  }
+  void Append(WriteBatch&& other) {
+    for (auto& op : other.ops_) ops_.push_back(std::move(op));
+    bytes_ += other.bytes_;
+    other.Clear();
+  }
+  void Clear() {
+    ops_.clear();
+    bytes_ = 0;
+  }
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<Op> ops_;
+  size_t bytes_ = 0;
+};
+
+// Iterates one space in key order. Not thread-safe; one owner.
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+  virtual void Seek(std::string_view key) = 0;
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
+};
+
+struct WriteOptions {
+  bool sync = false;  // fsync the write-ahead log before returning
+};
+
+struct StoreStats {
+  uint64_t live_bytes = 0;       // approximate on-disk size of all spaces
+  uint64_t memtable_bytes = 0;   // memory held by write buffers
+  uint64_t block_cache_bytes = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // NotFound when the key is absent.
+  virtual Status Get(Space space, std::string_view key, std::string* value) = 0;
+  virtual Status Write(const WriteBatch& batch, const WriteOptions& options) = 0;
+  virtual std::unique_ptr<Iterator> NewIterator(Space space) = 0;
+  virtual StoreStats Stats() = 0;
+};
+
+struct RocksOptions {
+  size_t block_cache_bytes = 256 << 20;
+  size_t write_buffer_bytes = 64 << 20;
+};
+
+Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const RocksOptions& options);
+std::unique_ptr<Store> NewMemoryStore();
+
+}  // namespace tessera::storage
