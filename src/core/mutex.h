@@ -47,20 +47,18 @@ class SCOPED_CAPABILITY MutexLock {
   Mutex* const mu_;
 };
 
-// Condition variable bound to one Mutex.
+// A condition variable; each wait names the Mutex it releases, so -Wthread-safety checks it.
 class CondVar {
  public:
-  explicit CondVar(Mutex* mu) : mu_(mu) {}
-  // REQUIRES: mu held.
-  void Wait() REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  void Wait(Mutex* mu) REQUIRES(mu) NO_THREAD_SAFETY_ANALYSIS {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
-  // Returns false on timeout. REQUIRES: mu held.
+  // Returns false on timeout.
   template <typename Duration>
-  bool WaitFor(Duration d) REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  bool WaitFor(Mutex* mu, Duration d) REQUIRES(mu) NO_THREAD_SAFETY_ANALYSIS {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     bool signalled = cv_.wait_for(lock, d) == std::cv_status::no_timeout;
     lock.release();
     return signalled;
@@ -69,7 +67,6 @@ class CondVar {
   void SignalAll() { cv_.notify_all(); }
 
  private:
-  Mutex* const mu_;
   std::condition_variable cv_;
 };
 
