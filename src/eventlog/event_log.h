@@ -84,9 +84,9 @@ class EventLog {
   Mutex mu_;
   CondVar work_cv_;    // committer waits for work
   CondVar newer_cv_;   // readers wait for new seqs
-  std::deque<Pending> queue_ GUARDED_BY(mu_);
-  bool closing_ GUARDED_BY(mu_) = false;
-  bool open_ GUARDED_BY(mu_) = false;
+  std::deque<Pending> queue_ TESSERA_GUARDED_BY(mu_);
+  bool closing_ TESSERA_GUARDED_BY(mu_) = false;
+  bool open_ TESSERA_GUARDED_BY(mu_) = false;
   std::thread committer_;
 
   // Written by the committer only; read by anyone (acquire/release pairs with the data).

@@ -31,9 +31,9 @@ class MemoryStore final : public Store {
   };
 
   Mutex mu_;
-  Map spaces_[kSpaceCount] GUARDED_BY(mu_);
-  std::vector<Undo> unsynced_ GUARDED_BY(mu_);  // newest last
-  std::optional<int> writes_before_failure_ GUARDED_BY(mu_);
+  Map spaces_[kSpaceCount] TESSERA_GUARDED_BY(mu_);
+  std::vector<Undo> unsynced_ TESSERA_GUARDED_BY(mu_);  // newest last
+  std::optional<int> writes_before_failure_ TESSERA_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera::storage

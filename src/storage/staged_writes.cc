@@ -1,0 +1,48 @@
+#include "storage/staged_writes.h"
+
+namespace tessera::storage {
+
+std::string StagedWrites::MapKey(Space space, std::string_view key) {
+  std::string k;
+  k.reserve(key.size() + 1);
+  k.push_back(static_cast<char>(space));
+  k.append(key);
+  return k;
+}
+
+Status StagedWrites::Get(Space space, std::string_view key, std::string* value) {
+  auto it = staged_.find(MapKey(space, key));
+  if (it != staged_.end()) {
+    if (!it->second) return Status::NotFound(std::string(key));
+    *value = *it->second;
+    return Status::Ok();
+  }
+  return store_->Get(space, key, value);
+}
+
+void StagedWrites::Put(Space space, std::string_view key, std::string_view value) {
+  staged_[MapKey(space, key)] = std::string(value);
+}
+
+void StagedWrites::Delete(Space space, std::string_view key) {
+  staged_[MapKey(space, key)] = std::nullopt;
+}
+
+Status StagedWrites::Commit(const WriteOptions& options) {
+  if (staged_.empty()) return Status::Ok();
+  WriteBatch batch;
+  for (const auto& [k, v] : staged_) {
+    Space space = static_cast<Space>(k[0]);
+    std::string_view key = std::string_view(k).substr(1);
+    if (v) {
+      batch.Put(space, key, *v);
+    } else {
+      batch.Delete(space, key);
+    }
+  }
+  TESSERA_RETURN_IF_ERROR(store_->Write(batch, options));
+  staged_.clear();
+  return Status::Ok();
+}
+
+}  // namespace tessera::storage

@@ -1,0 +1,37 @@
+// StagedWrites: a write buffer over a Store whose reads see its own unwritten puts and deletes,
+// so a worker can process many events and commit their effects as one atomic batch.
+//
+// Not thread-safe: owned by one worker (a shard's processor).
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <optional>
+
+#include "storage/store.h"
+
+namespace tessera::storage {
+
+class StagedWrites {
+ public:
+  explicit StagedWrites(Store* store) : store_(store) {}
+
+  // NotFound when absent (or deleted in this stage).
+  Status Get(Space space, std::string_view key, std::string* value);
+  void Put(Space space, std::string_view key, std::string_view value);
+  void Delete(Space space, std::string_view key);
+  // Writes every staged change in one batch and clears the stage; on error the stage is kept.
+  Status Commit(const WriteOptions& options);
+  void Clear() { staged_.clear(); }
+  size_t size() const { return staged_.size(); }
+  Store* store() const { return store_; }
+
+ private:
+  static std::string MapKey(Space space, std::string_view key);
+
+  Store* const store_;
+  // space byte + key -> value (nullopt = deleted)
+  absl::flat_hash_map<std::string, std::optional<std::string>> staged_;
+};
+
+}  // namespace tessera::storage
