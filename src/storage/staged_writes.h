@@ -12,12 +12,12 @@
 
 namespace tessera::storage {
 
-class StagedWrites {
+class StagedWrites final : public Reader {
  public:
   explicit StagedWrites(Store* store) : store_(store) {}
 
   // NotFound when absent (or deleted in this stage).
-  Status Get(Space space, std::string_view key, std::string* value);
+  Status Get(Space space, std::string_view key, std::string* value) override;
   void Put(Space space, std::string_view key, std::string_view value);
   void Delete(Space space, std::string_view key);
   // Writes every staged change in one batch and clears the stage; on error the stage is kept.

@@ -88,11 +88,16 @@ struct StoreStats {
   uint64_t block_cache_bytes = 0;
 };
 
-class Store {
+// Point reads; implemented by Store and by StagedWrites (which sees its own pending writes).
+class Reader {
  public:
-  virtual ~Store() = default;
+  virtual ~Reader() = default;
   // NotFound when the key is absent.
   virtual Status Get(Space space, std::string_view key, std::string* value) = 0;
+};
+
+class Store : public Reader {
+ public:
   virtual Status Write(const WriteBatch& batch, const WriteOptions& options) = 0;
   virtual std::unique_ptr<Iterator> NewIterator(Space space) = 0;
   virtual StoreStats Stats() = 0;
