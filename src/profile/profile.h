@@ -1,0 +1,64 @@
+// The unified profile: traits with provenance, the sources that know the person, first and last
+// seen, and the cross-touchpoint timeline. Derived from the event log by the pipeline, keyed by
+// the live tessera_id that identity resolved.
+//
+// Storage: Space::kProfiles "p" tessera_id -> Profile record.
+//          Space::kTimeline fragment_id + inverted time + inverted seq -> "" (newest first).
+// A timeline entry stays under the profile id it was first recorded under (a "fragment"); a
+// merged profile lists all its fragments, so merges never rewrite history.
+//
+// Apply() runs on the single pipeline worker through its StagedWrites; reads from any thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "storage/staged_writes.h"
+
+namespace tessera::profile {
+
+struct TraitValue {
+  std::string json;        // the value as JSON text
+  TimeMs at = 0;           // corrected timestamp of the message that set it
+  std::string source_id;
+  std::string message_id;
+  bool operator==(const TraitValue&) const = default;
+};
+
+struct Profile {
+  std::string tessera_id;
+  std::map<std::string, TraitValue> traits;
+  std::vector<std::string> sources;  // sorted, unique
+  TimeMs first_seen = 0;
+  TimeMs last_seen = 0;
+  uint64_t event_count = 0;
+  bool operator==(const Profile&) const = default;
+};
+
+std::string EncodeProfile(const Profile& p);
+Result<Profile> DecodeProfile(std::string_view bytes);
+
+// Applies one event to `tessera_id`'s profile, first folding in the profiles identity merged into
+// it for this event (traits last-writer-wins by timestamp, provenance kept).
+Status ApplyEvent(const Event& event, const std::string& tessera_id,
+                  const std::vector<std::string>& merged, storage::StagedWrites* staged);
+
+// NotFound when no event has reached the profile yet.
+Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id);
+
+struct TimelinePage {
+  std::vector<uint64_t> seqs;  // newest first
+  std::string next_cursor;     // empty when there is no more
+};
+// Reads up to `limit` entries across the fragments, newest first, after `cursor` (from an
+// earlier page; empty for the first). InvalidArgument for a malformed cursor.
+Result<TimelinePage> ReadTimeline(storage::Store* store, const std::vector<std::string>& fragments,
+                                  size_t limit, std::string_view cursor);
+
+std::string ProfileKey(std::string_view tessera_id);
+std::string TimelineKey(std::string_view fragment, TimeMs at, uint64_t seq);
+
+}  // namespace tessera::profile
