@@ -1,0 +1,126 @@
+#include "pipeline/processor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/coding.h"
+#include "profile/profile.h"
+
+namespace tessera::pipeline {
+
+using storage::Space;
+
+namespace {
+constexpr std::string_view kCursorKey = "pipeline/cursor";
+
+Result<uint64_t> LoadCursor(storage::Store* store) {
+  std::string v;
+  Status s = store->Get(Space::kMeta, kCursorKey, &v);
+  if (s.code() == StatusCode::kNotFound) return uint64_t{0};
+  TESSERA_RETURN_IF_ERROR(s);
+  if (v.size() != 8) return Status::Corruption("pipeline cursor of unexpected size");
+  return DecodeFixed64BE(v.data());
+}
+}  // namespace
+
+Processor::Processor(storage::Store* store, eventlog::EventLog* log,
+                     identity::IdentityConfig config, ProcessorOptions options)
+    : store_(store), log_(log), graph_(std::move(config)), options_(options) {}
+
+Processor::~Processor() { Stop(); }
+
+Status Processor::Start() {
+  TESSERA_ASSIGN_OR_RETURN(uint64_t cursor, LoadCursor(store_));
+  processed_.store(cursor, std::memory_order_release);
+  stop_.store(false);
+  worker_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Processor::Stop() {
+  stop_.store(true);
+  if (worker_.joinable()) worker_.join();
+}
+
+Status Processor::CatchUp() {
+  TESSERA_ASSIGN_OR_RETURN(uint64_t cursor, LoadCursor(store_));
+  processed_.store(cursor, std::memory_order_release);
+  bool did_work = true;
+  while (did_work) TESSERA_RETURN_IF_ERROR(Step(&did_work));
+  return Status::Ok();
+}
+
+void Processor::Run() {
+  auto backoff = std::chrono::milliseconds(10);
+  while (!stop_.load()) {
+    bool did_work = false;
+    Status s = Step(&did_work);
+    if (!s.ok()) {
+      // Never skip an event: derived state must stay a function of the log. Retry, visibly.
+      spdlog::error("pipeline: processing after seq {} failed: {}", processed_seq(), s.ToString());
+      {
+        MutexLock lock(&mu_);
+        last_error_ = s.ToString();
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(10);
+    if (!did_work) log_->WaitForNewer(processed_seq(), std::chrono::milliseconds(100));
+  }
+}
+
+Status Processor::Step(bool* did_work) {
+  uint64_t cursor = processed_seq();
+  TESSERA_ASSIGN_OR_RETURN(std::vector<Event> events,
+                           log_->Read(cursor + 1, options_.max_batch_events));
+  *did_work = !events.empty();
+  if (events.empty()) return Status::Ok();
+  storage::StagedWrites staged(store_);
+  std::vector<std::string> profiles;
+  profiles.reserve(events.size());
+  uint64_t merges = 0;
+  for (const Event& e : events) {
+    TESSERA_CHECK(e.seq == cursor + 1, "event log has a gap after seq " + std::to_string(cursor));
+    cursor = e.seq;
+    auto resolution = graph_.Resolve(e, &staged);
+    TESSERA_RETURN_IF_ERROR(resolution.status());
+    TESSERA_RETURN_IF_ERROR(
+        profile::ApplyEvent(e, resolution->tessera_id, resolution->merged, &staged));
+    merges += resolution->merged.size();
+    profiles.push_back(resolution->tessera_id);
+  }
+  std::string cursor_value;
+  PutFixed64BE(&cursor_value, cursor);
+  staged.Put(Space::kMeta, kCursorKey, cursor_value);
+  // Not synced: derived state; the log (synced) is the truth and the cursor travels with it.
+  TESSERA_RETURN_IF_ERROR(staged.Commit({}));
+  events_.fetch_add(events.size(), std::memory_order_relaxed);
+  merges_.fetch_add(merges, std::memory_order_relaxed);
+  {
+    MutexLock lock(&mu_);
+    processed_.store(cursor, std::memory_order_release);
+    last_error_.clear();
+    processed_cv_.SignalAll();
+  }
+  if (hook_) hook_(events, profiles);
+  return Status::Ok();
+}
+
+bool Processor::WaitProcessed(uint64_t seq, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&mu_);
+  while (processed_seq() < seq) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    processed_cv_.WaitFor(&mu_, deadline - now);
+  }
+  return true;
+}
+
+std::string Processor::last_error() const {
+  MutexLock lock(&mu_);
+  return last_error_;
+}
+
+}  // namespace tessera::pipeline
