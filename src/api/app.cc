@@ -1,0 +1,135 @@
+#include "api/app.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tessera::api {
+
+App::App(AppOptions options) : options_(std::move(options)) {}
+
+App::~App() { Stop(); }
+
+uint16_t App::port() const { return server_ ? server_->port() : 0; }
+
+Status App::LoadAdminToken() {
+  if (!options_.admin_token.empty()) {
+    ctx_.admin_token = options_.admin_token;
+    return Status::Ok();
+  }
+  if (options_.data_dir.empty()) return Status::InvalidArgument("an admin token is required");
+  std::filesystem::path path = std::filesystem::path(options_.data_dir) / "admin-token";
+  std::ifstream in(path);
+  if (in && std::getline(in, ctx_.admin_token) && !ctx_.admin_token.empty()) return Status::Ok();
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::Internal("no randomness for a token");
+  static constexpr char kHex[] = "0123456789abcdef";
+  ctx_.admin_token = "adm_";
+  for (unsigned char b : bytes) {
+    ctx_.admin_token.push_back(kHex[b >> 4]);
+    ctx_.admin_token.push_back(kHex[b & 0xf]);
+  }
+  std::ofstream out(path, std::ios::trunc);
+  out << ctx_.admin_token << "\n";
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path.string());
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+  spdlog::info("generated an admin token in {}", path.string());
+  return Status::Ok();
+}
+
+void App::RegisterGauges() {
+  auto& r = server::DefaultRegistry();
+  eventlog::EventLog* log = log_.get();
+  pipeline::Processor* processor = processor_.get();
+  storage::Store* store = store_.get();
+  gauges_.push_back(r.AddCallbackGauge("tessera_log_last_seq", "Last durable event log position.",
+                                       [log] { return static_cast<double>(log->last_seq()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_log_pending_bytes", "Bytes waiting for the event log committer.",
+      [log] { return static_cast<double>(log->pending_bytes()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_log_group_commits", "Synced group writes of the event log since start.",
+      [log] { return static_cast<double>(log->group_commits()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_pipeline_processed_seq", "Last event log position applied to profiles.",
+      [processor] { return static_cast<double>(processor->processed_seq()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_pipeline_lag_events", "Events logged but not yet applied to profiles.",
+      [log, processor] {
+        uint64_t a = log->last_seq(), b = processor->processed_seq();
+        return static_cast<double>(a > b ? a - b : 0);
+      }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_pipeline_merges", "Profile merges since start.",
+      [processor] { return static_cast<double>(processor->merges()); }));
+  gauges_.push_back(r.AddCallbackGauge("tessera_store_live_bytes", "On-disk size of the store.",
+                                       [store] { return static_cast<double>(store->Stats().live_bytes); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_store_memtable_bytes", "Memory in the store's write buffers.",
+      [store] { return static_cast<double>(store->Stats().memtable_bytes); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_store_block_cache_bytes", "Memory in the store's block cache.",
+      [store] { return static_cast<double>(store->Stats().block_cache_bytes); }));
+}
+
+Status App::Start() {
+  TESSERA_CHECK(!started_, "App::Start called twice");
+  started_ = true;
+  if (options_.data_dir.empty()) {
+    store_ = storage::NewMemoryStore();
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) return Status::IOError("cannot create " + options_.data_dir + ": " + ec.message());
+    TESSERA_ASSIGN_OR_RETURN(store_, storage::OpenRocksStore(options_.data_dir + "/store",
+                                                             options_.rocks));
+  }
+  TESSERA_RETURN_IF_ERROR(LoadAdminToken());
+  log_ = std::make_unique<eventlog::EventLog>(store_.get(), options_.log);
+  TESSERA_RETURN_IF_ERROR(log_->Open());
+  sources_ = std::make_unique<sources::SourceRegistry>(store_.get());
+  TESSERA_RETURN_IF_ERROR(sources_->Load());
+  processor_ = std::make_unique<pipeline::Processor>(store_.get(), log_.get(), options_.identity);
+  TESSERA_RETURN_IF_ERROR(processor_->Start());
+
+  ctx_.store = store_.get();
+  ctx_.log = log_.get();
+  ctx_.processor = processor_.get();
+  ctx_.sources = sources_.get();
+  ctx_.limits = options_.limits;
+  ctx_.identifiers = options_.identifiers;
+  server::Router router;
+  AddIngestRoutes(&ctx_, &router);
+  AddAdminRoutes(&ctx_, &router);
+  AddProfileRoutes(&ctx_, &router);
+  RegisterGauges();
+
+  server::ServerOptions so;
+  so.host = options_.host;
+  so.port = options_.port;
+  so.threads = options_.io_threads;
+  // Ingest checks Segment's 500 KB itself (after gunzip); this bounds what is read at all.
+  so.max_body_bytes = 4 << 20;
+  so.max_connections = options_.max_connections;
+  so.read_timeout = options_.read_timeout;
+  server_ = std::make_unique<server::HttpServer>(so, std::move(router));
+  TESSERA_RETURN_IF_ERROR(server_->Start());
+  spdlog::info("tessera listening on {}:{} (data: {}, log at seq {}, processed {})", options_.host,
+               server_->port(), options_.data_dir.empty() ? "memory" : options_.data_dir,
+               log_->last_seq(), processor_->processed_seq());
+  return Status::Ok();
+}
+
+void App::Stop() {
+  // Stop taking requests, let acknowledged appends finish, then stop deriving.
+  if (server_) server_->Stop();
+  if (log_) log_->Close();
+  if (processor_) processor_->Stop();
+  gauges_.clear();
+}
+
+}  // namespace tessera::api

@@ -1,0 +1,175 @@
+// Profile API: GET /v1/profiles/{kind}:{value} and its timeline /events. A profile is addressed
+// by any identifier (normalised the way ingest normalises it) or by tessera_id.
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+#include "identity/identity_graph.h"
+#include "profile/profile.h"
+
+namespace tessera::api {
+namespace {
+
+using nlohmann::json;
+using server::Request;
+using server::Respond;
+using server::Response;
+
+constexpr size_t kDefaultPageSize = 50;
+constexpr size_t kMaxPageSize = 1000;
+
+Result<Identifier> ParseProfileRef(const ApiContext& ctx, std::string_view ref) {
+  size_t colon = ref.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == ref.size()) {
+    return Status::InvalidArgument(
+        "a profile is addressed as kind:value, e.g. email:ada@example.com or user_id:42");
+  }
+  Identifier id{std::string(ref.substr(0, colon)), std::string(ref.substr(colon + 1))};
+  if (id.kind == id_kind::kEmail) {
+    id.value = ingest::NormalizeEmail(id.value);
+  } else if (id.kind == id_kind::kPhone) {
+    auto phone = ingest::NormalizePhone(id.value, ctx.identifiers.default_phone_region);
+    if (!phone) return Status::InvalidArgument("not a phone number: " + id.value);
+    id.value = *phone;
+  }
+  return id;
+}
+
+// The live identity node for a reference; NotFound with a readable message.
+Result<identity::Node> Resolve(const ApiContext& ctx, std::string_view ref) {
+  TESSERA_ASSIGN_OR_RETURN(Identifier id, ParseProfileRef(ctx, ref));
+  auto tessera_id = identity::IdentityGraph::Lookup(ctx.store, id);
+  if (tessera_id.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("no profile for " + id.ToString());
+  }
+  TESSERA_RETURN_IF_ERROR(tessera_id.status());
+  return identity::IdentityGraph::LoadLive(ctx.store, *tessera_id);
+}
+
+json ParseStored(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(text) : j;
+}
+
+json SourceRef(const ApiContext& ctx, const std::string& source_id) {
+  auto s = ctx.sources->Find(source_id);
+  if (!s.ok()) return {{"id", source_id}};
+  return {{"id", s->id}, {"name", s->name}, {"touchpoint", s->touchpoint}};
+}
+
+json IdentifiersJson(const std::vector<Identifier>& ids) {
+  json out = json::array();
+  for (const auto& id : ids) out.push_back({{"kind", id.kind}, {"value", id.value}});
+  return out;
+}
+
+Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
+  auto p = profile::LoadProfile(ctx.store, node.tessera_id);
+  if (p.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("profile " + node.tessera_id + " has no events yet");
+  }
+  TESSERA_RETURN_IF_ERROR(p.status());
+  json out;
+  out["tessera_id"] = node.tessera_id;
+  json ids = json::array();
+  for (const auto& r : node.identifiers) {
+    ids.push_back({{"kind", r.id.kind},
+                   {"value", r.id.value},
+                   {"first_seen", FormatIso8601(r.first_seen)},
+                   {"last_seen", FormatIso8601(r.last_seen)}});
+  }
+  out["identifiers"] = ids;
+  json traits = json::object(), provenance = json::object();
+  for (const auto& [name, t] : p->traits) {
+    traits[name] = ParseStored(t.json);
+    provenance[name] = {
+        {"source", t.source_id}, {"message_id", t.message_id}, {"at", FormatIso8601(t.at)}};
+  }
+  out["traits"] = traits;
+  out["trait_provenance"] = provenance;
+  json sources = json::array();
+  for (const auto& s : p->sources) sources.push_back(SourceRef(ctx, s));
+  out["sources"] = sources;
+  json merges = json::array();
+  for (const auto& m : node.merges) {
+    merges.push_back({{"action", m.action},
+                      {"from", m.from},
+                      {"into", m.into},
+                      {"identifiers", IdentifiersJson(m.identifiers)},
+                      {"message_id", m.message_id},
+                      {"seq", m.seq},
+                      {"at", FormatIso8601(m.at)}});
+  }
+  out["merges"] = merges;
+  out["merged_profiles"] =
+      json(std::vector<std::string>(node.fragments.begin() + 1, node.fragments.end()));
+  out["first_seen"] = FormatIso8601(p->first_seen);
+  out["last_seen"] = FormatIso8601(p->last_seen);
+  out["event_count"] = p->event_count;
+  return out;
+}
+
+json EventJson(const Event& e) {
+  json out = {{"seq", e.seq},
+              {"type", std::string(MessageTypeName(e.type))},
+              {"message_id", e.message_id},
+              {"source", e.source_id},
+              {"timestamp", FormatIso8601(e.timestamp)},
+              {"received_at", FormatIso8601(e.received_at)}};
+  if (!e.event.empty()) out[e.type == MessageType::kTrack ? "event" : "name"] = e.event;
+  if (!e.user_id.empty()) out["user_id"] = e.user_id;
+  if (!e.anonymous_id.empty()) out["anonymous_id"] = e.anonymous_id;
+  if (e.sent_at) out["sent_at"] = FormatIso8601(*e.sent_at);
+  if (e.original_timestamp) out["original_timestamp"] = FormatIso8601(*e.original_timestamp);
+  out["message"] = ParseStored(e.json);
+  return out;
+}
+
+Result<size_t> PageSize(const Request& req) {
+  auto it = req.query.find("limit");
+  if (it == req.query.end()) return kDefaultPageSize;
+  size_t n = 0;
+  const std::string& v = it->second;
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
+      (n = std::stoul(v)) == 0 || n > kMaxPageSize) {
+    return Status::InvalidArgument("limit must be a number from 1 to " +
+                                   std::to_string(kMaxPageSize));
+  }
+  return n;
+}
+
+void GetProfile(const ApiContext& ctx, Request&& req, Respond respond) {
+  auto node = Resolve(ctx, req.path_params[0]);
+  if (!node.ok()) return respond(server::StatusResponse(node.status()));
+  auto body = ProfileJson(ctx, *node);
+  if (!body.ok()) return respond(server::StatusResponse(body.status()));
+  respond(Response{.body = body->dump(-1, ' ', false, json::error_handler_t::replace)});
+}
+
+void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
+  auto limit = PageSize(req);
+  if (!limit.ok()) return respond(server::StatusResponse(limit.status()));
+  auto node = Resolve(ctx, req.path_params[0]);
+  if (!node.ok()) return respond(server::StatusResponse(node.status()));
+  auto cursor = req.query.find("cursor");
+  auto page = profile::ReadTimeline(ctx.store, node->fragments, *limit,
+                                    cursor == req.query.end() ? "" : cursor->second);
+  if (!page.ok()) return respond(server::StatusResponse(page.status()));
+  json events = json::array();
+  for (uint64_t seq : page->seqs) {
+    auto e = ctx.log->ReadOne(seq);
+    if (!e.ok()) return respond(server::StatusResponse(e.status()));
+    events.push_back(EventJson(*e));
+  }
+  json out = {{"tessera_id", node->tessera_id}, {"events", events}};
+  out["next_cursor"] = page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor);
+  respond(Response{.body = out.dump(-1, ' ', false, json::error_handler_t::replace)});
+}
+
+}  // namespace
+
+void AddProfileRoutes(const ApiContext* ctx, server::Router* router) {
+  router->Add("GET", "/v1/profiles/{id}", AdminOnly(ctx, GetProfile));
+  router->Add("GET", "/v1/profiles/{id}/events", AdminOnly(ctx, GetEvents));
+}
+
+}  // namespace tessera::api

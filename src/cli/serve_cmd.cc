@@ -1,0 +1,95 @@
+// `tessera serve`: run a node on its embedded store until SIGINT/SIGTERM.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "api/app.h"
+#include "cli/commands.h"
+
+namespace tessera::cli {
+namespace {
+
+struct ServeFlags {
+  std::string data_dir = "./tessera-data";
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_token;
+  std::string config;
+  std::string log_level = "info";
+  int threads = 2;
+};
+
+bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  std::string p = listen.substr(colon + 1);
+  if (host->empty() || p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  unsigned long v = std::stoul(p);
+  if (v > 65535) return false;
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+int RunServe(const ServeFlags& flags) {
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  api::AppOptions options;
+  options.data_dir = flags.data_dir;
+  options.io_threads = flags.threads;
+  if (!SplitListen(flags.listen, &options.host, &options.port)) {
+    spdlog::error("--listen must be HOST:PORT, got \"{}\"", flags.listen);
+    return 2;
+  }
+  options.admin_token = flags.admin_token;
+  if (options.admin_token.empty()) {
+    if (const char* env = std::getenv("TESSERA_ADMIN_TOKEN")) options.admin_token = env;
+  }
+  if (!flags.config.empty()) {
+    Status s = api::LoadConfigFile(flags.config, &options);
+    if (!s.ok()) {
+      spdlog::error("{}", s.message());
+      return 2;
+    }
+  }
+  // Block the stop signals here so every thread inherits the mask; sigwait below takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  api::App app(options);
+  Status s = app.Start();
+  if (!s.ok()) {
+    spdlog::error("cannot start: {}", s.ToString());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  app.Stop();
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App* app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app->add_subcommand("serve", "Run Tessera on its embedded store");
+  cmd->add_option("--data-dir", flags->data_dir, "Where the store lives")->capture_default_str();
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to serve HTTP on")->capture_default_str();
+  cmd->add_option("--admin-token", flags->admin_token,
+                  "Admin bearer token (default: $TESSERA_ADMIN_TOKEN, else DATA_DIR/admin-token)");
+  cmd->add_option("--config", flags->config, "JSON config file (identity limits, identifier kinds)");
+  cmd->add_option("--threads", flags->threads, "HTTP io threads")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error")->capture_default_str();
+  cmd->callback([flags] { std::exit(RunServe(*flags)); });
+}
+
+}  // namespace tessera::cli
