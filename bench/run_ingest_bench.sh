@@ -33,7 +33,7 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 max_connections = 100
 CONF
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null
+runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w start >/dev/null
 
 token=bench-admin-token
 build/release/src/cli/tessera serve --data-dir "$work/tessera" --listen "127.0.0.1:$tessera_port" \

@@ -1,6 +1,7 @@
 #include "eventlog/event_log.h"
 
 #include <absl/container/flat_hash_set.h>
+#include <pthread.h>
 
 #include "core/coding.h"
 
@@ -31,7 +32,10 @@ Status EventLog::Open() {
   MutexLock lock(&mu_);
   TESSERA_CHECK(!open_, "EventLog::Open called twice");
   open_ = true;
-  committer_ = std::thread([this] { CommitLoop(); });
+  committer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tsr-log-commit");
+    CommitLoop();
+  });
   return Status::Ok();
 }
 

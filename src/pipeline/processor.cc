@@ -1,5 +1,6 @@
 #include "pipeline/processor.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "core/coding.h"
@@ -32,7 +33,10 @@ Status Processor::Start() {
   TESSERA_ASSIGN_OR_RETURN(uint64_t cursor, LoadCursor(store_));
   processed_.store(cursor, std::memory_order_release);
   stop_.store(false);
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tsr-pipeline");
+    Run();
+  });
   return Status::Ok();
 }
 

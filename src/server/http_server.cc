@@ -1,5 +1,7 @@
 // ServerCore: listening, the io threads, the connection registry and graceful shutdown; plus
 // the HttpServer facade and the "http" logger.
+#include <pthread.h>
+
 #include <system_error>
 
 #include <boost/asio/post.hpp>
@@ -123,6 +125,7 @@ Status ServerCore::Start() {
 }
 
 void ServerCore::RunIoThread() {
+  pthread_setname_np(pthread_self(), "tsr-http-io");
   // Handlers catch their own exceptions; this is the last line for anything else (bad_alloc
   // inside Asio, a throwing logger sink): log and keep serving rather than terminate.
   while (true) {
