@@ -1,6 +1,8 @@
 #include "pipeline/processor.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include "core/coding.h"
@@ -35,6 +37,9 @@ Status Processor::Start() {
   stop_.store(false);
   worker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tsr-pipeline");
+    // Deriving profiles is background work: under CPU pressure, acknowledging ingest (which
+    // clients wait on) goes first, and the pipeline catches up in larger batches.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     Run();
   });
   return Status::Ok();
