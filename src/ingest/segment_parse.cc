@@ -317,7 +317,10 @@ Result<Event> ParseMessage(element item, std::optional<MessageType> forced_type,
   if (item.get_object().get(o) != simdjson::SUCCESS) {
     return Status::InvalidArgument(prefix + "message is not a JSON object");
   }
-  size_t size = simdjson::to_string(o).size();
+  // The size limit applies to the message as stored (minified, batch context merged), which
+  // is built here once rather than serialised twice.
+  std::string json = BuildMessageJson(o, forced_type, batch);
+  size_t size = json.size();
   if (size > limits.max_message_bytes) {
     return Status::TooLarge(prefix + "message is " + std::to_string(size) +
                             " bytes, over the limit of " +
@@ -346,7 +349,7 @@ Result<Event> ParseMessage(element item, std::optional<MessageType> forced_type,
 
   event.user_id = common.user_id;
   event.anonymous_id = common.anonymous_id;
-  event.json = BuildMessageJson(o, forced_type, batch);
+  event.json = std::move(json);
   event.message_id = common.message_id && !common.message_id->empty()
                          ? std::string(*common.message_id)
                          : GeneratedMessageId(event.json, index);
