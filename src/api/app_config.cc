@@ -4,7 +4,7 @@
 //                "priority": ["user_id", "email", "phone", "loyalty_id", "device_id", "anonymous_id"]},
 //   "identifiers": {"custom": [{"kind": "loyalty_id", "paths": ["traits.loyalty_id"]}],
 //                   "default_phone_region": "GB"},
-//   "storage": {"block_cache_mb": 256, "write_buffer_mb": 64}
+//   "storage": {"block_cache_mb": 256, "write_buffer_mb": 32, "memtable_budget_mb": 256}
 // }
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -94,7 +94,7 @@ Status LoadConfigFile(const std::string& path, AppOptions* options) {
   }
   if (j.contains("storage")) {
     const json& s = j["storage"];
-    for (const char* field : {"block_cache_mb", "write_buffer_mb"}) {
+    for (const char* field : {"block_cache_mb", "write_buffer_mb", "memtable_budget_mb"}) {
       if (!s.contains(field)) continue;
       if (!s[field].is_number_integer() || s[field].get<int64_t>() < 1) {
         return Bad(std::string("storage.") + field, "must be a whole number >= 1");
@@ -102,6 +102,9 @@ Status LoadConfigFile(const std::string& path, AppOptions* options) {
     }
     if (s.contains("block_cache_mb")) options->rocks.block_cache_bytes = s["block_cache_mb"].get<size_t>() << 20;
     if (s.contains("write_buffer_mb")) options->rocks.write_buffer_bytes = s["write_buffer_mb"].get<size_t>() << 20;
+    if (s.contains("memtable_budget_mb")) {
+      options->rocks.memtable_budget_bytes = s["memtable_budget_mb"].get<size_t>() << 20;
+    }
   }
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include "storage/store.h"
 
@@ -132,6 +133,8 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const Roc
   db.max_background_jobs = 2;
   db.max_open_files = 512;
   db.max_total_wal_size = 4 * options.write_buffer_bytes;
+  db.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.memtable_budget_bytes, cache);
   db.bytes_per_sync = 1 << 20;
   db.info_log_level = rocksdb::WARN_LEVEL;
   db.keep_log_file_num = 2;

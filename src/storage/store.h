@@ -103,9 +103,12 @@ class Store : public Reader {
   virtual StoreStats Stats() = 0;
 };
 
+// Memory is bounded by these: the block cache, plus write buffers limited in total by
+// memtable_budget_bytes (charged to the block cache), plus RocksDB's small fixed overheads.
 struct RocksOptions {
   size_t block_cache_bytes = 256 << 20;
-  size_t write_buffer_bytes = 64 << 20;
+  size_t write_buffer_bytes = 32 << 20;     // one memtable of one space
+  size_t memtable_budget_bytes = 256 << 20;  // all memtables together
 };
 
 Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const RocksOptions& options);
