@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tessera::cli::AddServeCommand(&app);
   tessera::cli::AddImportCommand(&app);
+  tessera::cli::AddRebuildCommand(&app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

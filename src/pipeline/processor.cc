@@ -25,6 +25,15 @@ Result<uint64_t> LoadCursor(storage::Store* store) {
 }
 }  // namespace
 
+Status Processor::ResetDerivedState(storage::Store* store) {
+  for (Space space : {Space::kIdentity, Space::kProfiles, Space::kTimeline}) {
+    TESSERA_RETURN_IF_ERROR(storage::ClearSpace(store, space));
+  }
+  storage::WriteBatch batch;
+  batch.Delete(Space::kMeta, kCursorKey);
+  return store->Write(batch, {.sync = true});
+}
+
 Processor::Processor(storage::Store* store, eventlog::EventLog* log,
                      identity::IdentityConfig config, ProcessorOptions options)
     : store_(store), log_(log), graph_(std::move(config)), options_(options) {}

@@ -42,6 +42,10 @@ class Processor {
   // the worker runs).
   Status CatchUp();
 
+  // Forgets everything derived from the log (identity graph, profiles, timelines, cursor), so
+  // that CatchUp() or Start() rebuilds it from the log. Offline only: nothing may be running.
+  static Status ResetDerivedState(storage::Store* store);
+
   // Highest seq whose effects are committed. memory_order_acquire.
   uint64_t processed_seq() const { return processed_.load(std::memory_order_acquire); }
   // Waits until processed_seq() >= seq or the timeout passes.

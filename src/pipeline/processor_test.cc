@@ -111,6 +111,21 @@ TEST(ProcessorTest, CrashAndRestartConvergesToTheSameState) {
   EXPECT_EQ(DumpDerived(&store), DumpDerived(&reference));
 }
 
+TEST(ProcessorTest, ResetAndRebuildGivesTheSameState) {
+  storage::MemoryStore store;
+  eventlog::EventLog log(&store, {});
+  ASSERT_TRUE(log.Open().ok());
+  AppendSync(log, Story());
+  Processor p(&store, &log, {});
+  ASSERT_TRUE(p.CatchUp().ok());
+  std::string before = DumpDerived(&store);
+  ASSERT_TRUE(Processor::ResetDerivedState(&store).ok());
+  EXPECT_EQ(DumpDerived(&store), "");
+  Processor again(&store, &log, {});
+  ASSERT_TRUE(again.CatchUp().ok());
+  EXPECT_EQ(DumpDerived(&store), before);
+}
+
 TEST(ProcessorTest, StoreFailureIsRetriedNotSkipped) {
   storage::MemoryStore store;
   eventlog::EventLog log(&store, {});

@@ -45,4 +45,18 @@ Status StagedWrites::Commit(const WriteOptions& options) {
   return Status::Ok();
 }
 
+Status ClearSpace(Store* store, Space space) {
+  constexpr size_t kBatchKeys = 10000;
+  while (true) {
+    auto it = store->NewIterator(space);
+    WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid() && batch.ops().size() < kBatchKeys; it->Next()) {
+      batch.Delete(space, it->key());
+    }
+    TESSERA_RETURN_IF_ERROR(it->status());
+    if (batch.empty()) return Status::Ok();
+    TESSERA_RETURN_IF_ERROR(store->Write(batch, {}));
+  }
+}
+
 }  // namespace tessera::storage

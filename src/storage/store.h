@@ -111,6 +111,9 @@ struct RocksOptions {
   size_t memtable_budget_bytes = 256 << 20;  // all memtables together
 };
 
+// Deletes every key of a space, in batches (for offline tools such as `tessera rebuild`).
+Status ClearSpace(Store* store, Space space);
+
 Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const RocksOptions& options);
 std::unique_ptr<Store> NewMemoryStore();
 

@@ -5,6 +5,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
 const { startServer, Server, basicAuth, sleep } = require('./harness');
 
 const seed = Number(process.env.TESSERA_SEED || Date.now() % 100000);
@@ -82,11 +83,13 @@ test(`kill -9 loses no acknowledged event (seed ${seed})`, { timeout: 240000 }, 
   assert.ok(acked.size > 100, `only ${acked.size} events acknowledged`);
 
   const seen = new Map();
+  const profiles = {};
   let profileEvents = 0;
   for (let u = 0; u < users; u++) {
     const r = await server.profile(`user_id:u${u}`);
     if (r.status === 404) continue;
     assert.equal(r.status, 200, r.text);
+    profiles[u] = r.json;
     const events = await server.events(`user_id:u${u}`);
     assert.equal(events.length, r.json.event_count, `u${u}: timeline and profile disagree`);
     profileEvents += events.length;
@@ -96,5 +99,15 @@ test(`kill -9 loses no acknowledged event (seed ${seed})`, { timeout: 240000 }, 
   const health = (await server.api('GET', '/healthz')).json;
   assert.equal(health.log_seq, seen.size, 'the log holds exactly the distinct messages');
   assert.equal(profileEvents, seen.size);
+  await server.stop();
+
+  // Derived state is a function of the log: rebuilding it offline gives the same profiles.
+  const rebuilt = spawnSync(process.env.TESSERA_BIN, ['rebuild', '--data-dir', server.dataDir], { encoding: 'utf8' });
+  assert.equal(rebuilt.status, 0, rebuilt.stderr);
+  server = await new Server(server.dataDir, server.port).start();
+  for (const [u, before] of Object.entries(profiles)) {
+    const after = await server.profile(`user_id:u${u}`);
+    assert.deepEqual(after.json, before, `u${u} differs after rebuild`);
+  }
   await server.stop();
 });
