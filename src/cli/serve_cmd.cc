@@ -17,6 +17,7 @@ struct ServeFlags {
   std::string config;
   std::string log_level = "info";
   int threads = 2;
+  size_t max_queue_mb = 64;
 };
 
 bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
@@ -41,6 +42,7 @@ int RunServe(const ServeFlags& flags) {
   api::AppOptions options;
   options.data_dir = flags.data_dir;
   options.io_threads = flags.threads;
+  options.log.max_pending_bytes = flags.max_queue_mb << 20;
   if (!SplitListen(flags.listen, &options.host, &options.port)) {
     spdlog::error("--listen must be HOST:PORT, got \"{}\"", flags.listen);
     return 2;
@@ -88,6 +90,10 @@ void AddServeCommand(CLI::App* app) {
                   "Admin bearer token (default: $TESSERA_ADMIN_TOKEN, else DATA_DIR/admin-token)");
   cmd->add_option("--config", flags->config, "JSON config file (identity limits, identifier kinds)");
   cmd->add_option("--threads", flags->threads, "HTTP io threads")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--max-queue-mb", flags->max_queue_mb,
+                  "Ingest bytes waiting for the disk before requests get 503 + Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
   cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error")->capture_default_str();
   cmd->callback([flags] { std::exit(RunServe(*flags)); });
 }

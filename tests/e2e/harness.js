@@ -23,7 +23,8 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class Server {
-  constructor(dataDir, port) {
+  constructor(dataDir, port, extraArgs = []) {
+    this.extraArgs = extraArgs;
     this.dataDir = dataDir;
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
@@ -34,7 +35,7 @@ class Server {
     const bin = process.env.TESSERA_BIN;
     if (!bin) throw new Error('TESSERA_BIN is not set');
     this.proc = spawn(bin, ['serve', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
-      '--log-level', 'warn'], {
+      '--log-level', 'warn', ...this.extraArgs], {
       env: { ...process.env, TESSERA_ADMIN_TOKEN: ADMIN_TOKEN },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -108,9 +109,9 @@ class Server {
   }
 }
 
-async function startServer(dataDir) {
+async function startServer(dataDir, extraArgs = []) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
-  const server = new Server(dir, await freePort());
+  const server = new Server(dir, await freePort(), extraArgs);
   return server.start();
 }
 
