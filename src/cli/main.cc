@@ -1,4 +1,4 @@
-// The `tessera` command: serve, import. Each subcommand lives in its own file.
+// The `tessera` command: serve, import, rebuild. Each subcommand lives in its own file.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -9,6 +9,12 @@ int main(int argc, char** argv) {
   tessera::cli::AddServeCommand(&app);
   tessera::cli::AddImportCommand(&app);
   tessera::cli::AddRebuildCommand(&app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; every real usage error exits 2.
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   return 0;
 }
