@@ -40,3 +40,35 @@ function(tessera_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}"
     ENVIRONMENT "TESSERA_SOURCE_DIR=${PROJECT_SOURCE_DIR};TESSERA_SHARED_DATA=${PROJECT_SOURCE_DIR}/../shared/data")
 endfunction()
+
+# tessera_fuzzers(CORE SOURCES ... DEPS ... FUZZERS a b ...): libFuzzer targets fuzz_<a> built
+# from fuzz_<a>.cc and linked to a copy of the parsing core (SOURCES) compiled with coverage
+# instrumentation, so the fuzzer sees its branches while tessera_core and the system libraries
+# stay uninstrumented. ctest runs each for 20 s (label "fuzz"): new inputs go to a scratch
+# directory first, the checked-in seed corpus fuzz/<a>/ is only read. Needs TESSERA_FUZZ and clang.
+function(tessera_fuzzers core)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;FUZZERS" ${ARGN})
+  if(NOT TESSERA_FUZZ)
+    return()
+  endif()
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(WARNING "TESSERA_FUZZ needs clang: ${core} fuzzers are not built")
+    return()
+  endif()
+  set(flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_library(${core}_fuzz_core STATIC ${ARG_SOURCES})
+  target_include_directories(${core}_fuzz_core PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${core}_fuzz_core PRIVATE -fsanitize=fuzzer-no-link ${flags})
+  target_link_libraries(${core}_fuzz_core PUBLIC ${ARG_DEPS})
+  foreach(fuzzer ${ARG_FUZZERS})
+    add_executable(fuzz_${fuzzer} fuzz_${fuzzer}.cc)
+    target_compile_options(fuzz_${fuzzer} PRIVATE -fsanitize=fuzzer ${flags})
+    target_link_options(fuzz_${fuzzer} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(fuzz_${fuzzer} PRIVATE ${core}_fuzz_core)
+    set(scratch ${CMAKE_CURRENT_BINARY_DIR}/fuzz_${fuzzer}_corpus)
+    file(MAKE_DIRECTORY ${scratch})
+    add_test(NAME fuzz_${fuzzer}
+      COMMAND fuzz_${fuzzer} -max_total_time=20 ${scratch} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${fuzzer})
+    set_tests_properties(fuzz_${fuzzer} PROPERTIES LABELS fuzz TIMEOUT 120)
+  endforeach()
+endfunction()
