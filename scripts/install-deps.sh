@@ -28,7 +28,9 @@ fi
 # The real Segment and RudderStack SDKs, for the end-to-end tests and the demo loader.
 if [ ! -d tests/e2e/node_modules/@segment/analytics-node ] ||
    [ ! -d tests/e2e/node_modules/@rudderstack/rudder-sdk-node ]; then
-  echo "install-deps: npm ci in tests/e2e"
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  echo "install-deps: npm install in tests/e2e"
+  # `npm install` with the committed lock file: npm 11's `npm ci` rejects lock files that lack
+  # other platforms' optional native packages (msgpackr-extract), whoever generated them.
+  (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
 fi
 echo "install-deps: ready"
