@@ -6,6 +6,7 @@
 
 #include "api/app.h"
 #include "cli/commands.h"
+#include "cli/logging.h"
 
 namespace tessera::cli {
 namespace {
@@ -16,6 +17,7 @@ struct ServeFlags {
   std::string admin_token;
   std::string config;
   std::string log_level = "info";
+  std::string log_format = "text";
   int threads = 2;
   size_t max_queue_mb = 64;
 };
@@ -38,7 +40,10 @@ bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
 }
 
 int RunServe(const ServeFlags& flags) {
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  if (Status s = ConfigureLogging(flags.log_level, flags.log_format); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
   api::AppOptions options;
   options.data_dir = flags.data_dir;
   options.io_threads = flags.threads;
@@ -95,6 +100,8 @@ void AddServeCommand(CLI::App* app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error")->capture_default_str();
+  cmd->add_option("--log-format", flags->log_format, "text, or json (one object per line)")
+      ->capture_default_str();
   cmd->callback([flags] { std::exit(RunServe(*flags)); });
 }
 

@@ -148,3 +148,21 @@ test('RudderStack SDK with gzip bodies', async () => {
   });
   assert.equal(r.status, 200, r.text);
 });
+
+test('an accepted message shows in the profile within one second', async () => {
+  const src = await server.createSource('Freshness', 'web');
+  for (let i = 0; i < 5; i++) {
+    const r = await server.api('POST', '/v1/identify', { userId: `fresh-${i}`, traits: { n: i } }, {
+      token: null, headers: { Authorization: basicAuth(src.write_key) },
+    });
+    assert.equal(r.status, 200, r.text);
+    const acked = Date.now();
+    let seen = false;
+    while (Date.now() - acked < 1000) {
+      const p = await server.profile(`user_id:fresh-${i}`);
+      if (p.status === 200 && p.json.traits.n === i) { seen = true; break; }
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    assert.ok(seen, `fresh-${i} not visible within 1 s of its 200`);
+  }
+});
