@@ -6,6 +6,7 @@ const path = require('node:path');
 const { Analytics } = require(path.join(__dirname, '../tests/e2e/node_modules/@segment/analytics-node'));
 
 const url = process.argv[2] || 'http://127.0.0.1:8080';
+const csvPath = process.argv[3] || 'call-centre.csv';
 const token = process.env.TESSERA_ADMIN_TOKEN;
 const customers = Number(process.env.TESSERA_DEMO_CUSTOMERS || 3000);
 let state = 42;
@@ -42,6 +43,7 @@ async function main() {
   const last = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Perlman', 'Lee'];
   const skus = ['SKU-100', 'SKU-200', 'SKU-300', 'SKU-400', 'SKU-500'];
   let events = 0;
+  const crm = [];
   for (let i = 0; i < customers; i++) {
     const userId = `cust-${i}`;
     const email = `customer${i}@example.com`;
@@ -71,14 +73,17 @@ async function main() {
       events += 2;
     }
     if (rand() < 0.2) {
+      // The call centre's CRM knows people by email and phone only: imported as CSV below,
+      // these records join the web and app profiles through the email address.
       const phone = `+4420794${String(i).padStart(5, '0')}`;
-      c.call_centre.identify({ userId, traits: { phone, email }, timestamp: at(start - 9) });
-      c.call_centre.track({ userId, event: 'Support Call', properties: { reason: pick(['delivery', 'refund', 'billing']) }, timestamp: at(start - 9) });
-      events += 2;
+      crm.push([email, phone, pick(['delivery', 'refund', 'billing']), 1 + Math.floor(rand() * 5), at(start - 9).toISOString()]);
     }
   }
   await Promise.all(Object.values(c).map((x) => x.closeAndFlush({ timeout: 120000 })));
   console.log(`demo data: ${customers} customers, ${events} events sent`);
+  const csv = ['email,phone,last_call_reason,satisfaction,called_at', ...crm.map((r) => r.join(','))].join('\n') + '\n';
+  require('node:fs').writeFileSync(csvPath, csv);
+  console.log(`demo data: ${crm.length} call-centre records written to ${csvPath}`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

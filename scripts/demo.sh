@@ -17,7 +17,12 @@ for _ in $(seq 1 100); do
   curl -sf "http://$listen/healthz" >/dev/null && break
   sleep 0.1
 done
-node scripts/demo-data.js "http://$listen"
+csv="$data_dir/call-centre.csv"
+node scripts/demo-data.js "http://$listen" "$csv"
+if [ -f "$csv" ]; then
+  build/release/src/cli/tessera import --source "Call Centre" --url "http://$listen" \
+    --admin-token "$TESSERA_ADMIN_TOKEN" --timestamp-column called_at --no-progress "$csv"
+fi
 cat <<MSG
 
 Tessera is running on http://$listen (data in $data_dir). Try:
