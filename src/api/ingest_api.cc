@@ -1,6 +1,7 @@
 // Segment HTTP Tracking API: POST /v1/{identify,track,page,screen,group,alias,batch,b,import}.
 // A 200 goes out only after the events are fsync'ed in the event log.
 #include <memory>
+#include <optional>
 
 #include "api/api.h"
 #include "ingest/gzip.h"
@@ -42,8 +43,21 @@ Response Rejected(const ApiContext& ctx, const Status& s) {
 void HandleIngest(const ApiContext& ctx, ingest::Endpoint endpoint, Request&& req,
                   Respond respond, const sources::Source* fixed_source) {
   TimeMs now = ctx.clock->NowMs();
+  // Segment SDKs send the write key as the Basic-auth user: check it before spending anything
+  // on the body. Some clients put it in the body instead, known only after parsing.
+  std::optional<sources::Source> source;
+  if (fixed_source != nullptr) source = *fixed_source;
+  std::string header_key = fixed_source ? "" : BasicAuthUser(req);
+  if (!header_key.empty()) {
+    auto authed = ctx.sources->Authenticate(header_key);
+    if (!authed.ok()) return respond(Rejected(ctx, authed.status()));
+    source = std::move(authed).value();
+  }
   auto body = ingest::DecodeBody(req.Header("Content-Encoding"), std::move(req.body),
                                  ctx.limits.max_batch_bytes);
+  if (!body.ok() && !source) {
+    return respond(Rejected(ctx, Status::Unauthenticated("missing write key")));
+  }
   if (!body.ok()) return respond(Rejected(ctx, body.status()));
   ingest::IdentifierConfig import_config;
   if (fixed_source != nullptr) {
@@ -53,22 +67,15 @@ void HandleIngest(const ApiContext& ctx, ingest::Endpoint endpoint, Request&& re
   }
   auto parsed = ingest::ParseRequest(endpoint, *body, now, ctx.limits,
                                      fixed_source ? import_config : ctx.identifiers);
-
-  sources::Source source;
-  if (fixed_source != nullptr) {
-    source = *fixed_source;
-  } else {
-    // Segment SDKs send the write key as the Basic-auth user; some clients put it in the body.
-    std::string key = BasicAuthUser(req);
-    if (key.empty() && parsed.ok()) key = parsed->write_key;
-    auto authed = ctx.sources->Authenticate(key);
+  if (!source) {
+    auto authed = ctx.sources->Authenticate(parsed.ok() ? parsed->write_key : "");
     if (!authed.ok()) return respond(Rejected(ctx, authed.status()));
     source = std::move(authed).value();
   }
   if (!parsed.ok()) return respond(Rejected(ctx, parsed.status()));
 
   std::vector<Event> events = std::move(parsed->events);
-  for (Event& e : events) e.source_id = source.id;
+  for (Event& e : events) e.source_id = source->id;
   size_t count = events.size();
   IngestMetrics* m = Metrics();
   Status queued = ctx.log->Append(
