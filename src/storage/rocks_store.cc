@@ -138,6 +138,8 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const Roc
   db.bytes_per_sync = 1 << 20;
   db.info_log_level = rocksdb::WARN_LEVEL;
   db.keep_log_file_num = 2;
+  // Events are JSON: compressing the write-ahead log cuts the bytes every ack waits to fsync.
+  db.wal_compression = rocksdb::kZSTD;
   // The log committer and the pipeline write concurrently: let one's WAL write overlap the
   // other's memtable insert.
   db.enable_pipelined_write = true;
