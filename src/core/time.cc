@@ -92,9 +92,34 @@ std::optional<TimeMs> ParseIso8601(std::string_view s) {
 }
 
 std::string FormatIso8601(TimeMs ms) {
-  using namespace std::chrono;
-  sys_time<milliseconds> tp{milliseconds{ms}};
-  return date::format("%FT%TZ", tp);
+  // By hand rather than date::format (an ostringstream per call): API responses format many.
+  int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+  int64_t in_day = ms - days * 86400000;
+  date::year_month_day ymd{date::sys_days{date::days{days}}};
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    return date::format("%FT%TZ", std::chrono::sys_time<std::chrono::milliseconds>{
+                                      std::chrono::milliseconds{ms}});
+  }
+  char buf[25];
+  auto put = [&buf](int pos, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  buf[4] = '-';
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  buf[7] = '-';
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  buf[10] = 'T';
+  put(11, in_day / 3600000, 2);
+  buf[13] = ':';
+  put(14, in_day / 60000 % 60, 2);
+  buf[16] = ':';
+  put(17, in_day / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, in_day % 1000, 3);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 const Clock& Clock::System() {

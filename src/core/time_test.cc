@@ -40,6 +40,12 @@ TEST(TimeTest, FormatRoundTrips) {
   EXPECT_EQ(FormatIso8601(1709208000123), "2024-02-29T12:00:00.123Z");
   EXPECT_EQ(ParseIso8601(FormatIso8601(1709208000123)), 1709208000123);
   EXPECT_EQ(FormatIso8601(-1000), "1969-12-31T23:59:59.000Z");
+  EXPECT_EQ(FormatIso8601(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatIso8601(253402300799999), "9999-12-31T23:59:59.999Z");
+  // Every millisecond offset of a day and a spread of days round-trip through the parser.
+  for (int64_t ms = -86400000LL * 800; ms < 86400000LL * 800; ms += 86400000LL * 7 + 3600123) {
+    ASSERT_EQ(ParseIso8601(FormatIso8601(ms)), ms) << FormatIso8601(ms);
+  }
 }
 
 }  // namespace
