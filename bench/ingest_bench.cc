@@ -129,7 +129,7 @@ bool WaitProcessed(const Flags& f, double* seconds) {
     if (client.Send(http::verb::get, "/healthz", "", "", &body) == 200) {
       auto num = [&](const char* key) {
         size_t p = body.find(key);
-        return p == std::string::npos ? 0ULL : std::stoull(body.substr(p + std::strlen(key) + 2));
+        return p == std::string::npos ? 0ULL : std::stoull(body.substr(p + std::strlen(key) + 1));
       };
       if (num("\"processed_seq\"") >= num("\"log_seq\"")) {
         *seconds = std::chrono::duration<double>(Clock::now() - start).count();
