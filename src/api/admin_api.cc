@@ -1,4 +1,5 @@
-// Admin API: sources, health. Every route here needs the admin bearer token except /healthz.
+// Admin API: sources, health, metrics. Every route here needs the admin bearer token except
+// /healthz and /metrics (scraped by Prometheus; they expose counts, never data or keys).
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"

@@ -1,8 +1,12 @@
 #include "api/app.h"
 
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -31,12 +35,18 @@ Status App::LoadAdminToken() {
     ctx_.admin_token.push_back(kHex[b >> 4]);
     ctx_.admin_token.push_back(kHex[b & 0xf]);
   }
-  std::ofstream out(path, std::ios::trunc);
-  out << ctx_.admin_token << "\n";
-  out.close();
-  if (!out) return Status::IOError("cannot write " + path.string());
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  // Created 0600 from the start, written whole and synced before anyone is told about it.
+  std::string tmp = path.string() + ".tmp";
+  ::unlink(tmp.c_str());  // a leftover could carry wider permissions
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  std::string line = ctx_.admin_token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
   spdlog::info("generated an admin token in {}", path.string());
   return Status::Ok();
 }

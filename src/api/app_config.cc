@@ -26,15 +26,16 @@ Status ReadIdentity(const json& j, AppOptions* o) {
   if (j.contains("limits")) {
     if (!j["limits"].is_object()) return Bad("identity.limits", "must be an object");
     for (const auto& [kind, n] : j["limits"].items()) {
-      if (!n.is_number_integer() || n.get<int>() < 1) {
-        return Bad("identity.limits." + kind, "must be a whole number >= 1");
+      if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > 1000) {
+        return Bad("identity.limits." + kind, "must be a whole number from 1 to 1000");
       }
       o->identity.limits[kind] = n.get<int>();
     }
   }
   if (j.contains("default_limit")) {
-    if (!j["default_limit"].is_number_integer() || j["default_limit"].get<int>() < 1) {
-      return Bad("identity.default_limit", "must be a whole number >= 1");
+    if (!j["default_limit"].is_number_integer() || j["default_limit"].get<int64_t>() < 1 ||
+        j["default_limit"].get<int64_t>() > 1000) {
+      return Bad("identity.default_limit", "must be a whole number from 1 to 1000");
     }
     o->identity.default_limit = j["default_limit"].get<int>();
   }
@@ -96,8 +97,9 @@ Status LoadConfigFile(const std::string& path, AppOptions* options) {
     const json& s = j["storage"];
     for (const char* field : {"block_cache_mb", "write_buffer_mb", "memtable_budget_mb"}) {
       if (!s.contains(field)) continue;
-      if (!s[field].is_number_integer() || s[field].get<int64_t>() < 1) {
-        return Bad(std::string("storage.") + field, "must be a whole number >= 1");
+      if (!s[field].is_number_integer() || s[field].get<int64_t>() < 1 ||
+          s[field].get<int64_t>() > (1 << 20)) {
+        return Bad(std::string("storage.") + field, "must be a whole number of MiB from 1 to 1048576");
       }
     }
     if (s.contains("block_cache_mb")) options->rocks.block_cache_bytes = s["block_cache_mb"].get<size_t>() << 20;

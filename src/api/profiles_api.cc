@@ -138,11 +138,16 @@ Result<size_t> PageSize(const Request& req) {
 }
 
 void GetProfile(const ApiContext& ctx, Request&& req, Respond respond) {
-  auto node = Resolve(ctx, req.path_params[0]);
-  if (!node.ok()) return respond(server::StatusResponse(node.status()));
-  auto body = ProfileJson(ctx, *node);
-  if (!body.ok()) return respond(server::StatusResponse(body.status()));
-  respond(Response{.body = body->dump(-1, ' ', false, json::error_handler_t::replace)});
+  // The reads are not one snapshot: if the pipeline folds this profile into another between
+  // them, the profile record is gone by the time it is read. Resolve again then.
+  for (int attempt = 0;; ++attempt) {
+    auto node = Resolve(ctx, req.path_params[0]);
+    if (!node.ok()) return respond(server::StatusResponse(node.status()));
+    auto body = ProfileJson(ctx, *node);
+    if (!body.ok() && body.status().code() == StatusCode::kNotFound && attempt < 3) continue;
+    if (!body.ok()) return respond(server::StatusResponse(body.status()));
+    return respond(Response{.body = body->dump(-1, ' ', false, json::error_handler_t::replace)});
+  }
 }
 
 void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {

@@ -14,6 +14,7 @@ using storage::Space;
 
 namespace {
 constexpr std::string_view kCursorKey = "pipeline/cursor";
+constexpr std::string_view kResetMarkerKey = "pipeline/reset-in-progress";
 
 Result<uint64_t> LoadCursor(storage::Store* store) {
   std::string v;
@@ -26,12 +27,28 @@ Result<uint64_t> LoadCursor(storage::Store* store) {
 }  // namespace
 
 Status Processor::ResetDerivedState(storage::Store* store) {
+  // A reset cleared in many writes must not be mistaken for derived state if it is cut short:
+  // a synced marker goes first and is removed, with the cursor, only once all is gone. Start()
+  // and CatchUp() finish an interrupted reset before processing anything.
+  storage::WriteBatch mark;
+  mark.Put(Space::kMeta, kResetMarkerKey, "1");
+  TESSERA_RETURN_IF_ERROR(store->Write(mark, {.sync = true}));
   for (Space space : {Space::kIdentity, Space::kProfiles, Space::kTimeline}) {
     TESSERA_RETURN_IF_ERROR(storage::ClearSpace(store, space));
   }
-  storage::WriteBatch batch;
-  batch.Delete(Space::kMeta, kCursorKey);
-  return store->Write(batch, {.sync = true});
+  storage::WriteBatch done;
+  done.Delete(Space::kMeta, kCursorKey);
+  done.Delete(Space::kMeta, kResetMarkerKey);
+  return store->Write(done, {.sync = true});
+}
+
+Status Processor::FinishInterruptedReset() {
+  std::string v;
+  Status s = store_->Get(Space::kMeta, kResetMarkerKey, &v);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
+  TESSERA_RETURN_IF_ERROR(s);
+  spdlog::warn("pipeline: finishing an interrupted reset; derived state is rebuilt from the log");
+  return ResetDerivedState(store_);
 }
 
 Processor::Processor(storage::Store* store, eventlog::EventLog* log,
@@ -41,6 +58,7 @@ Processor::Processor(storage::Store* store, eventlog::EventLog* log,
 Processor::~Processor() { Stop(); }
 
 Status Processor::Start() {
+  TESSERA_RETURN_IF_ERROR(FinishInterruptedReset());
   TESSERA_ASSIGN_OR_RETURN(uint64_t cursor, LoadCursor(store_));
   processed_.store(cursor, std::memory_order_release);
   stop_.store(false);
@@ -60,6 +78,7 @@ void Processor::Stop() {
 }
 
 Status Processor::CatchUp() {
+  TESSERA_RETURN_IF_ERROR(FinishInterruptedReset());
   TESSERA_ASSIGN_OR_RETURN(uint64_t cursor, LoadCursor(store_));
   processed_.store(cursor, std::memory_order_release);
   bool did_work = true;

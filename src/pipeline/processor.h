@@ -44,6 +44,7 @@ class Processor {
 
   // Forgets everything derived from the log (identity graph, profiles, timelines, cursor), so
   // that CatchUp() or Start() rebuilds it from the log. Offline only: nothing may be running.
+  // Crash-safe: if cut short, the next Start() or CatchUp() completes it first.
   static Status ResetDerivedState(storage::Store* store);
 
   // Highest seq whose effects are committed. memory_order_acquire.
@@ -61,6 +62,7 @@ class Processor {
 
  private:
   void Run();
+  Status FinishInterruptedReset();
   // Processes one run of events after the cursor; sets *did_work.
   Status Step(bool* did_work);
 

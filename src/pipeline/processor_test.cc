@@ -126,6 +126,29 @@ TEST(ProcessorTest, ResetAndRebuildGivesTheSameState) {
   EXPECT_EQ(DumpDerived(&store), before);
 }
 
+TEST(ProcessorTest, InterruptedResetIsCompletedBeforeProcessing) {
+  storage::MemoryStore store;
+  eventlog::EventLog log(&store, {});
+  ASSERT_TRUE(log.Open().ok());
+  AppendSync(log, Story());
+  {
+    Processor p(&store, &log, {});
+    ASSERT_TRUE(p.CatchUp().ok());
+  }
+  std::string before = DumpDerived(&store);
+  // The reset dies after its marker and the first cleared space.
+  store.TEST_FailWritesAfter(2);
+  EXPECT_FALSE(Processor::ResetDerivedState(&store).ok());
+  store.TEST_FailWritesAfter(std::nullopt);
+  std::string cursor;
+  ASSERT_TRUE(store.Get(storage::Space::kMeta, "pipeline/cursor", &cursor).ok());
+  Processor p(&store, &log, {});
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_TRUE(p.WaitProcessed(4, std::chrono::seconds(5)));
+  p.Stop();
+  EXPECT_EQ(DumpDerived(&store), before);
+}
+
 TEST(ProcessorTest, StoreFailureIsRetriedNotSkipped) {
   storage::MemoryStore store;
   eventlog::EventLog log(&store, {});

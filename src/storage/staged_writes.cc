@@ -47,16 +47,18 @@ Status StagedWrites::Commit(const WriteOptions& options) {
 
 Status ClearSpace(Store* store, Space space) {
   constexpr size_t kBatchKeys = 10000;
-  while (true) {
-    auto it = store->NewIterator(space);
-    WriteBatch batch;
-    for (it->SeekToFirst(); it->Valid() && batch.ops().size() < kBatchKeys; it->Next()) {
-      batch.Delete(space, it->key());
+  // One pass: the iterator reads a consistent view, so deletes behind it do not disturb it.
+  auto it = store->NewIterator(space);
+  WriteBatch batch;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    batch.Delete(space, it->key());
+    if (batch.ops().size() >= kBatchKeys) {
+      TESSERA_RETURN_IF_ERROR(store->Write(batch, {}));
+      batch.Clear();
     }
-    TESSERA_RETURN_IF_ERROR(it->status());
-    if (batch.empty()) return Status::Ok();
-    TESSERA_RETURN_IF_ERROR(store->Write(batch, {}));
   }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  return batch.empty() ? Status::Ok() : store->Write(batch, {});
 }
 
 }  // namespace tessera::storage
