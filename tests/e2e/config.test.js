@@ -10,6 +10,7 @@ const { startServer, basicAuth } = require('./harness');
 
 test('a custom identifier kind links records and addresses profiles', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-config-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'tessera.json');
   fs.writeFileSync(config, JSON.stringify({
     identity: { limits: { email: 2 }, priority: ['user_id', 'loyalty_id', 'email', 'phone', 'device_id', 'anonymous_id'] },

@@ -109,8 +109,15 @@ class Server {
   }
 }
 
+// Data dirs this process made are removed when it exits (servers are stopped by then).
+const madeDirs = [];
+process.on('exit', () => {
+  for (const d of madeDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 async function startServer(dataDir, extraArgs = []) {
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-'));
+  if (!dataDir) madeDirs.push(dir);
   const server = new Server(dir, await freePort(), extraArgs);
   return server.start();
 }
