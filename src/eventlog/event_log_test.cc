@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <set>
 
@@ -147,7 +148,31 @@ TEST(EventLogTest, ConcurrentAppendsShareCommitsAndLoseNothing) {
     ids.insert((*events)[i].message_id);
   }
   EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
-  EXPECT_LE(log.group_commits(), uint64_t{kThreads * kPerThread});
+}
+
+TEST(EventLogTest, QueuedAppendsShareOneSyncedWrite) {
+  storage::MemoryStore store;
+  EventLog log(&store, {});
+  ASSERT_TRUE(log.Open().ok());
+  // Hold the committer inside the first callback while 20 more appends queue up.
+  std::promise<void> release, entered;
+  auto released = release.get_future().share();
+  ASSERT_TRUE(log.Append({MakeEvent("first")}, [&](Result<AppendResult>) {
+                   entered.set_value();
+                   released.wait();
+                 }).ok());
+  entered.get_future().wait();
+  std::atomic<int> acked{0};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(log.Append({MakeEvent("q" + std::to_string(i))},
+                           [&](Result<AppendResult> r) { acked += r.ok(); })
+                    .ok());
+  }
+  release.set_value();
+  log.Close();
+  EXPECT_EQ(acked.load(), 20);
+  EXPECT_EQ(log.last_seq(), 21u);
+  EXPECT_EQ(log.group_commits(), 2u);  // the first append, then all 20 in one write
 }
 
 TEST(EventLogTest, WaitForNewerWakesOnAppend) {
