@@ -94,7 +94,7 @@ class Resolver {
   Node* Create(const std::vector<Identifier>& ids);
   void Add(Node* node, const Identifier& id);
   void Touch(Node* node, const Identifier& id);
-  void Merge(Node* from, Node* into, const Identifier& link);
+  Status Merge(Node* from, Node* into, const Identifier& link);
   void Move(const Identifier& id, Node* from, Node* into);
   void Drop(const Identifier& id, Node* into);
   MergeRecord Record(std::string action, const Node* from, const Node* into,
@@ -190,7 +190,21 @@ void Resolver::Touch(Node* node, const Identifier& id) {
   r->last_seen = std::max(r->last_seen, event_.timestamp);
 }
 
-void Resolver::Merge(Node* from, Node* into, const Identifier& link) {
+Status Resolver::Merge(Node* from, Node* into, const Identifier& link) {
+  // Profiles folded into `from` earlier now point straight at `into`: an old tessera_id is
+  // always one hop from its live profile, however many merges follow.
+  for (size_t i = 1; i < from->fragments.size(); ++i) {
+    const std::string& folded = from->fragments[i];
+    if (auto it = nodes_.find(folded); it != nodes_.end()) {
+      it->second->merged_into = into->tessera_id;
+      continue;
+    }
+    std::string bytes;
+    TESSERA_RETURN_IF_ERROR(staged_->Get(Space::kIdentity, IdentityGraph::NodeKey(folded), &bytes));
+    TESSERA_ASSIGN_OR_RETURN(Node node, DecodeNode(bytes));
+    node.merged_into = into->tessera_id;
+    staged_->Put(Space::kIdentity, IdentityGraph::NodeKey(folded), EncodeNode(node));
+  }
   for (const auto& r : from->identifiers) {
     into->identifiers.push_back(r);
     std::string key = IdentityGraph::IdKey(r.id);
@@ -213,6 +227,7 @@ void Resolver::Merge(Node* from, Node* into, const Identifier& link) {
   from->merged_into = into->tessera_id;
   resolution_.merged.push_back(from->tessera_id);
   resolution_.changes.push_back(std::move(rec));
+  return Status::Ok();
 }
 
 void Resolver::Move(const Identifier& id, Node* from, Node* into) {
@@ -286,7 +301,7 @@ Result<Resolution> Resolver::Run(std::vector<Identifier> ids) {
     } else {
       TESSERA_ASSIGN_OR_RETURN(Node * other, Load(owner));
       if (CanMerge(*anchor, *other)) {
-        Merge(other, anchor, id);
+        TESSERA_RETURN_IF_ERROR(Merge(other, anchor, id));
       } else if (HasRoom(*anchor, id.kind)) {
         Move(id, other, anchor);
       } else {

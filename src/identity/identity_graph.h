@@ -9,7 +9,8 @@
 // Every merge, move and drop is recorded on the profiles involved.
 //
 // Storage (Space::kIdentity): "i" kind \0 value -> tessera_id; "n" tessera_id -> Node.
-// A folded profile keeps its node with merged_into set, so old tessera_ids still resolve.
+// A folded profile keeps its node with merged_into set, so old tessera_ids still resolve; a
+// merge re-points every profile folded earlier, so merged_into always names a live profile.
 //
 // Resolve() is called by one shard worker at a time, through its StagedWrites; the static read
 // functions may be called from any thread.

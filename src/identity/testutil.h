@@ -24,6 +24,7 @@ inline Event MakeEvent(uint64_t seq, std::vector<Identifier> ids, TimeMs ts = 10
 inline std::map<std::string, Node> CheckInvariants(storage::Store* store,
                                                    const IdentityConfig& config) {
   std::map<std::string, Node> live;
+  std::map<std::string, std::string> folded_into;  // folded tessera id -> merged_into
   std::map<std::string, std::string> owner_of;  // IdKey -> tessera id
   auto it = store->NewIterator(storage::Space::kIdentity);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -38,6 +39,7 @@ inline std::map<std::string, Node> CheckInvariants(storage::Store* store,
         live[node->tessera_id] = *node;
       } else {
         EXPECT_TRUE(node->identifiers.empty()) << node->tessera_id;
+        folded_into[node->tessera_id] = node->merged_into;
         EXPECT_TRUE(node->fragments.empty()) << node->tessera_id;
       }
     }
@@ -45,6 +47,9 @@ inline std::map<std::string, Node> CheckInvariants(storage::Store* store,
   for (const auto& [key, owner] : owner_of) {
     auto n = live.find(owner);
     EXPECT_NE(n, live.end()) << "identifier points at a missing or folded profile: " << owner;
+  }
+  for (const auto& [id, into] : folded_into) {
+    EXPECT_TRUE(live.count(into)) << id << " points at " << into << ", not a live profile";
   }
   for (const auto& [id, node] : live) {
     EXPECT_FALSE(node.fragments.empty());
