@@ -135,10 +135,11 @@ Status App::Start() {
 }
 
 void App::Stop() {
-  // Stop taking requests, let acknowledged appends finish, then stop deriving.
+  // Stop taking requests, stop deriving (what is logged but not yet applied is applied at the
+  // next start), then let acknowledged appends finish.
   if (server_) server_->Stop();
-  if (log_) log_->Close();
   if (processor_) processor_->Stop();
+  if (log_) log_->Close();
   gauges_.clear();
 }
 
