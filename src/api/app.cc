@@ -1,3 +1,4 @@
+#include "core/coding.h"
 #include "api/app.h"
 
 #include <fcntl.h>
@@ -29,12 +30,8 @@ Status App::LoadAdminToken() {
   if (in && std::getline(in, ctx_.admin_token) && !ctx_.admin_token.empty()) return Status::Ok();
   unsigned char bytes[24];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return Status::Internal("no randomness for a token");
-  static constexpr char kHex[] = "0123456789abcdef";
-  ctx_.admin_token = "adm_";
-  for (unsigned char b : bytes) {
-    ctx_.admin_token.push_back(kHex[b >> 4]);
-    ctx_.admin_token.push_back(kHex[b & 0xf]);
-  }
+  ctx_.admin_token =
+      "adm_" + HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   // Created 0600 from the start, written whole and synced before anyone is told about it.
   std::string tmp = path.string() + ".tmp";
   ::unlink(tmp.c_str());  // a leftover could carry wider permissions

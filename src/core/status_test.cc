@@ -1,4 +1,5 @@
 #include "core/status.h"
+#include "core/coding.h"
 
 #include <gtest/gtest.h>
 
@@ -35,6 +36,14 @@ TEST(StatusTest, ResultPropagates) {
 TEST(StatusDeathTest, ValueOfErrorAborts) {
   Result<int> r = Status::Internal("boom");
   EXPECT_DEATH((void)r.value(), "Result::value");
+}
+
+TEST(CodingTest, HexRoundTrip) {
+  EXPECT_EQ(HexEncode(std::string("\x01\xab\xff\x00", 4)), "01abff00");
+  EXPECT_EQ(HexDecode("01abFF00"), std::string("\x01\xab\xff\x00", 4));
+  EXPECT_EQ(HexDecode(""), std::string());
+  EXPECT_FALSE(HexDecode("abc").has_value());
+  EXPECT_FALSE(HexDecode("zz").has_value());
 }
 
 }  // namespace

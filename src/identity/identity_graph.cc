@@ -1,3 +1,4 @@
+#include "core/coding.h"
 #include "identity/identity_graph.h"
 
 #include <absl/container/flat_hash_map.h>
@@ -43,10 +44,9 @@ std::string IdentityGraph::NewTesseraId(uint64_t seq) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z = z ^ (z >> 31);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "tsr_";
-  for (int shift = 60; shift >= 0; shift -= 4) id.push_back(kHex[(z >> shift) & 0xf]);
-  return id;
+  std::string be;
+  PutFixed64BE(&be, z);
+  return "tsr_" + HexEncode(be);
 }
 
 Result<Node> IdentityGraph::LoadLive(storage::Reader* reader, std::string_view tessera_id) {

@@ -1,3 +1,4 @@
+#include "core/coding.h"
 #include "importer/checkpoint.h"
 
 #include <fcntl.h>
@@ -19,15 +20,6 @@ using nlohmann::json;
 constexpr int kVersion = 1;
 constexpr size_t kMaxCheckpointBytes = 16 << 20;
 
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0xf]);
-  }
-  return out;
-}
 
 std::string Errno() { return std::strerror(errno); }
 
@@ -53,7 +45,7 @@ Result<std::string> HashFileRange(const std::string& path, uint64_t begin, uint6
   bytes.resize(static_cast<size_t>(in.gcount()));
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Hex(digest, sizeof digest);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 Result<FileIdentity> IdentifyFile(const std::string& path) {

@@ -1,3 +1,4 @@
+#include "core/coding.h"
 #include "importer/message_id.h"
 
 #include <openssl/sha.h>
@@ -21,13 +22,7 @@ std::string ImportMessageId(std::string_view source, const nlohmann::json& messa
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "imp-";
-  for (int i = 0; i < 16; ++i) {
-    id.push_back(kHex[digest[i] >> 4]);
-    id.push_back(kHex[digest[i] & 0xf]);
-  }
-  return id;
+  return "imp-" + HexEncode(std::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 }  // namespace tessera::importer

@@ -155,17 +155,9 @@ Result<TimelinePage> ReadTimeline(storage::Store* store, const std::vector<std::
   // hex-encoded; each fragment resumes strictly after it.
   std::string position;
   if (!cursor.empty()) {
-    if (cursor.size() != 32) return Status::InvalidArgument("malformed cursor");
-    for (size_t i = 0; i < 32; i += 2) {
-      unsigned v = 0;
-      for (size_t j = i; j < i + 2; ++j) {
-        char c = cursor[j];
-        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (digit < 0) return Status::InvalidArgument("malformed cursor");
-        v = v * 16 + static_cast<unsigned>(digit);
-      }
-      position.push_back(static_cast<char>(v));
-    }
+    auto decoded = HexDecode(cursor);
+    if (cursor.size() != 32 || !decoded) return Status::InvalidArgument("malformed cursor");
+    position = std::move(*decoded);
   }
   struct Head {
     std::unique_ptr<storage::Iterator> it;
@@ -200,13 +192,7 @@ Result<TimelinePage> ReadTimeline(storage::Store* store, const std::vector<std::
   }
   for (auto& h : heads) TESSERA_RETURN_IF_ERROR(h.it->status());
   bool more = std::any_of(heads.begin(), heads.end(), valid);
-  if (more && !last.empty()) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned char c : last) {
-      page.next_cursor.push_back(kHex[c >> 4]);
-      page.next_cursor.push_back(kHex[c & 0xf]);
-    }
-  }
+  if (more && !last.empty()) page.next_cursor = HexEncode(last);
   return page;
 }
 

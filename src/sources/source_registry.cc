@@ -1,3 +1,4 @@
+#include "core/coding.h"
 #include "sources/source_registry.h"
 
 #include <openssl/rand.h>
@@ -14,22 +15,12 @@ namespace {
 constexpr std::string_view kTouchpoints[] = {"web",   "app",    "store", "call_centre", "email",
                                              "social", "billing", "crm",   "other"};
 
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0xf]);
-  }
-  return out;
-}
-
 Result<std::string> RandomHex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) {
     return Status::Internal("no randomness for a new key");
   }
-  return Hex(buf.data(), bytes);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), bytes));
 }
 
 std::string EncodeSource(const Source& s) {
@@ -56,7 +47,7 @@ bool IsValidTouchpoint(std::string_view touchpoint) {
 std::string SourceRegistry::HashKey(std::string_view write_key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(write_key.data()), write_key.size(), digest);
-  return Hex(digest, sizeof digest);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 Status SourceRegistry::Load() {
