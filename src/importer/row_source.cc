@@ -5,6 +5,19 @@
 namespace tessera::importer {
 namespace {
 
+// A row's message, or why it was rejected.
+void FillRow(Row* row, uint64_t line, uint64_t end_offset, Result<std::string> message) {
+  row->line = line;
+  row->end_offset = end_offset;
+  row->message.clear();
+  row->rejection.clear();
+  if (message.ok()) {
+    row->message = std::move(message).value();
+  } else {
+    row->rejection = message.status().message();
+  }
+}
+
 class CsvRows : public RowSource {
  public:
   CsvRows(std::istream* in, const CsvOptions& options)
@@ -46,16 +59,7 @@ class CsvRows : public RowSource {
       return Status::InvalidArgument("invalid CSV: " + found.status().message());
     }
     if (!*found) return false;
-    row->line = record_.line;
-    row->end_offset = record_.end_offset;
-    row->message.clear();
-    row->rejection.clear();
-    Result<std::string> message = mapper_->Map(record_.fields);
-    if (message.ok()) {
-      row->message = std::move(message).value();
-    } else {
-      row->rejection = message.status().message();
-    }
+    FillRow(row, record_.line, record_.end_offset, mapper_->Map(record_.fields));
     return true;
   }
 
@@ -79,20 +83,13 @@ class NdjsonRows : public RowSource {
   Result<bool> Next(Row* row) override {
     TESSERA_ASSIGN_OR_RETURN(bool found, reader_.Next(&line_));
     if (!found) return false;
-    row->line = line_.line;
-    row->end_offset = line_.end_offset;
-    row->message.clear();
-    row->rejection.clear();
     if (line_.too_long) {
-      row->rejection = "line is " + std::to_string(line_.bytes) + " bytes, over the limit of " +
-                       std::to_string(kMaxMessageBytes);
-      return true;
-    }
-    Result<std::string> message = PrepareNdjsonMessage(line_.text, source_);
-    if (message.ok()) {
-      row->message = std::move(message).value();
+      FillRow(row, line_.line, line_.end_offset,
+              Status::InvalidArgument("line is " + std::to_string(line_.bytes) +
+                                      " bytes, over the limit of " +
+                                      std::to_string(kMaxMessageBytes)));
     } else {
-      row->rejection = message.status().message();
+      FillRow(row, line_.line, line_.end_offset, PrepareNdjsonMessage(line_.text, source_));
     }
     return true;
   }

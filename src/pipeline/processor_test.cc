@@ -111,56 +111,55 @@ TEST(ProcessorTest, CrashAndRestartConvergesToTheSameState) {
   EXPECT_EQ(DumpDerived(&store), DumpDerived(&reference));
 }
 
-TEST(ProcessorTest, ResetAndRebuildGivesTheSameState) {
-  storage::MemoryStore store;
-  eventlog::EventLog log(&store, {});
-  ASSERT_TRUE(log.Open().ok());
-  AppendSync(log, Story());
-  Processor p(&store, &log, {});
+// A log_ holding Story(), not yet processed.
+class ProcessorStoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(log_.Open().ok());
+    AppendSync(log_, Story());
+  }
+  storage::MemoryStore store_;
+  eventlog::EventLog log_{&store_, {}};
+};
+
+TEST_F(ProcessorStoryTest, ResetAndRebuildGivesTheSameState) {
+  Processor p(&store_, &log_, {});
   ASSERT_TRUE(p.CatchUp().ok());
-  std::string before = DumpDerived(&store);
-  ASSERT_TRUE(Processor::ResetDerivedState(&store).ok());
-  EXPECT_EQ(DumpDerived(&store), "");
-  Processor again(&store, &log, {});
+  std::string before = DumpDerived(&store_);
+  ASSERT_TRUE(Processor::ResetDerivedState(&store_).ok());
+  EXPECT_EQ(DumpDerived(&store_), "");
+  Processor again(&store_, &log_, {});
   ASSERT_TRUE(again.CatchUp().ok());
-  EXPECT_EQ(DumpDerived(&store), before);
+  EXPECT_EQ(DumpDerived(&store_), before);
 }
 
-TEST(ProcessorTest, InterruptedResetIsCompletedBeforeProcessing) {
-  storage::MemoryStore store;
-  eventlog::EventLog log(&store, {});
-  ASSERT_TRUE(log.Open().ok());
-  AppendSync(log, Story());
+TEST_F(ProcessorStoryTest, InterruptedResetIsCompletedBeforeProcessing) {
   {
-    Processor p(&store, &log, {});
+    Processor p(&store_, &log_, {});
     ASSERT_TRUE(p.CatchUp().ok());
   }
-  std::string before = DumpDerived(&store);
+  std::string before = DumpDerived(&store_);
   // The reset dies after its marker and the first cleared space.
-  store.TEST_FailWritesAfter(2);
-  EXPECT_FALSE(Processor::ResetDerivedState(&store).ok());
-  store.TEST_FailWritesAfter(std::nullopt);
+  store_.TEST_FailWritesAfter(2);
+  EXPECT_FALSE(Processor::ResetDerivedState(&store_).ok());
+  store_.TEST_FailWritesAfter(std::nullopt);
   std::string cursor;
-  ASSERT_TRUE(store.Get(storage::Space::kMeta, "pipeline/cursor", &cursor).ok());
-  Processor p(&store, &log, {});
+  ASSERT_TRUE(store_.Get(storage::Space::kMeta, "pipeline/cursor", &cursor).ok());
+  Processor p(&store_, &log_, {});
   ASSERT_TRUE(p.Start().ok());
   ASSERT_TRUE(p.WaitProcessed(4, std::chrono::seconds(5)));
   p.Stop();
-  EXPECT_EQ(DumpDerived(&store), before);
+  EXPECT_EQ(DumpDerived(&store_), before);
 }
 
-TEST(ProcessorTest, StoreFailureIsRetriedNotSkipped) {
-  storage::MemoryStore store;
-  eventlog::EventLog log(&store, {});
-  ASSERT_TRUE(log.Open().ok());
-  AppendSync(log, Story());
-  Processor processor(&store, &log, {});
-  store.TEST_FailWritesAfter(0);
+TEST_F(ProcessorStoryTest, StoreFailureIsRetriedNotSkipped) {
+  Processor processor(&store_, &log_, {});
+  store_.TEST_FailWritesAfter(0);
   ASSERT_TRUE(processor.Start().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(processor.processed_seq(), 0u);
   EXPECT_NE(processor.last_error(), "");
-  store.TEST_FailWritesAfter(std::nullopt);
+  store_.TEST_FailWritesAfter(std::nullopt);
   ASSERT_TRUE(processor.WaitProcessed(4, std::chrono::seconds(10)));
   EXPECT_EQ(processor.events_processed(), 4u);
 }
