@@ -9,5 +9,6 @@ namespace tessera::cli {
 void AddServeCommand(CLI::App* app);
 void AddImportCommand(CLI::App* app);
 void AddRebuildCommand(CLI::App* app);
+void AddLinkCommand(CLI::App* app);
 
 }  // namespace tessera::cli
