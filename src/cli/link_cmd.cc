@@ -1,6 +1,7 @@
 // `tessera link`: probabilistic record linkage of CSV files, offline. Two files are linked
 // (left x right); one file is de-duplicated. Matched pairs go to --out (default stdout) as
 // `left_id,right_id,probability`; the summary goes to stderr.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -68,6 +69,7 @@ int RunLink(const LinkFlags& flags) {
   if (flags.files.empty() || flags.files.size() > 2) {
     return Fail(Status::InvalidArgument("give one CSV file (de-duplicate) or two (link)"));
   }
+  auto started = std::chrono::steady_clock::now();
   auto left = ReadTable(flags.files[0], flags.id_column);
   if (!left.ok()) return Fail(left.status());
   std::optional<Table> right;
@@ -125,7 +127,9 @@ int RunLink(const LinkFlags& flags) {
       if (p.match) truth.push_back(p.pair);
     }
   }
+  double reading = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   LinkResult result = Link(*input, settings, labels, /*keep_candidates=*/!flags.truth.empty());
+  result.seconds.reading = reading;
   std::optional<Evaluation> evaluation;
   if (!flags.truth.empty()) evaluation = Evaluate(*input, settings, result, truth);
   const Evaluation* eval = evaluation ? &*evaluation : nullptr;

@@ -1,5 +1,6 @@
 #include "linkage/compare.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "linkage/strings.h"
@@ -25,12 +26,21 @@ std::string_view LocalPart(std::string_view email) {
 }  // namespace
 
 Comparator::Comparator(const LinkInput* input, const Settings& settings) {
+  std::vector<const Column*> slots;
+  auto slot_of = [&](const Column* col) {
+    auto it = std::find(slots.begin(), slots.end(), col);
+    if (it != slots.end()) return static_cast<size_t>(it - slots.begin());
+    slots.push_back(col);
+    return slots.size() - 1;
+  };
   for (const ComparisonSettings& c : settings.comparisons) {
     Spec s;
     s.name = c.column;
     s.kind = c.kind;
     s.column = &input->column(input->ColumnIndex(c.column));
     if (!c.swap_column.empty()) s.swap = &input->column(input->ColumnIndex(c.swap_column));
+    s.slot = slot_of(s.column);
+    if (s.swap != nullptr) s.swap_slot = slot_of(s.swap);
     s.tf = c.tf;
     double d1 = 0.92, d2 = 0.80;
     if (c.kind == ComparisonKind::kAddress) d1 = 0.90, d2 = 0.70;
@@ -79,16 +89,22 @@ Comparator::Comparator(const LinkInput* input, const Settings& settings) {
     s.labels.push_back("else");
     specs_.push_back(std::move(s));
   }
+  stride_ = slots.size();
+  uint32_t n = input->record_count();
+  rows_.resize(size_t{n} * stride_);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (size_t k = 0; k < stride_; ++k) rows_[size_t{r} * stride_ + k] = slots[k]->value[r];
+  }
 }
 
-int Comparator::NameLevel(const Spec& s, uint32_t a, uint32_t b) const {
+int Comparator::NameLevel(const Spec& s, const uint32_t* a, const uint32_t* b) const {
   const Column& col = *s.column;
-  uint32_t va = col.value[a], vb = col.value[b];
+  uint32_t va = a[s.slot], vb = b[s.slot];
   int level = 2;
   if (s.swap != nullptr) {
     // Swapped: this column on one side equals the swap column on the other.
-    if ((s.swap->value[b] != 0 && col.Text(a) == s.swap->Text(b)) ||
-        (s.swap->value[a] != 0 && col.Text(b) == s.swap->Text(a))) {
+    uint32_t sa = a[s.swap_slot], sb = b[s.swap_slot];
+    if ((sb != 0 && col.text[va] == s.swap->text[sb]) || (sa != 0 && col.text[vb] == s.swap->text[sa])) {
       return level;
     }
     ++level;
@@ -109,9 +125,8 @@ int Comparator::NameLevel(const Spec& s, uint32_t a, uint32_t b) const {
   return level + 1;
 }
 
-int Comparator::DateLevel(const Spec& s, uint32_t a, uint32_t b) const {
+int Comparator::DateLevel(const Spec& s, uint32_t va, uint32_t vb) const {
   const Column& col = *s.column;
-  uint32_t va = col.value[a], vb = col.value[b];
   int32_t da = col.days[va], db = col.days[vb];
   std::string_view ta = col.text[va], tb = col.text[vb];
   // Day and month swapped: the digit strings are equal with the last two pairs exchanged.
@@ -126,10 +141,10 @@ int Comparator::DateLevel(const Spec& s, uint32_t a, uint32_t b) const {
   return 6;
 }
 
-int Comparator::Level(size_t c, uint32_t a, uint32_t b) const {
+int Comparator::Level(size_t c, const uint32_t* a, const uint32_t* b) const {
   const Spec& s = specs_[c];
   const Column& col = *s.column;
-  uint32_t va = col.value[a], vb = col.value[b];
+  uint32_t va = a[s.slot], vb = b[s.slot];
   if (va == 0 || vb == 0) return 0;
   if (va == vb) return kExactLevel;
   std::string_view ta = col.text[va], tb = col.text[vb];
@@ -149,7 +164,7 @@ int Comparator::Level(size_t c, uint32_t a, uint32_t b) const {
       return d <= 1 ? 2 : d <= 2 ? 3 : 4;
     }
     case ComparisonKind::kDate:
-      return DateLevel(s, a, b);
+      return DateLevel(s, va, vb);
     case ComparisonKind::kPostcode:
       return DamerauLevenshteinBounded(ta, tb, 1) <= 1 ? 2 : 3;
     case ComparisonKind::kEmail:
@@ -165,9 +180,11 @@ int Comparator::Level(size_t c, uint32_t a, uint32_t b) const {
 }
 
 Pattern Comparator::Compare(uint32_t a, uint32_t b) const {
+  const uint32_t* ra = Row(a);
+  const uint32_t* rb = Row(b);
   Pattern p = 0;
   for (size_t c = 0; c < specs_.size(); ++c) {
-    p |= static_cast<Pattern>(Level(c, a, b)) << (4 * c);
+    p |= static_cast<Pattern>(Level(c, ra, rb)) << (4 * c);
   }
   return p;
 }

@@ -128,13 +128,20 @@ Evaluation Evaluate(const LinkInput& input, const Settings& settings, const Link
   e.clusters = ComparePairs(ClusterPairs(input, result.clusters), truth);
   Blocker blocker(&input, settings);
   uint64_t covered = 0;
-  std::vector<uint64_t> per_rule(settings.blocking.size());
+  std::vector<uint64_t> per_rule(settings.blocking.size()), unique(settings.blocking.size());
   for (const RecordPair& p : truth) {
-    for (size_t r = 0; r < settings.blocking.size(); ++r) per_rule[r] += blocker.Agrees(r, p.a, p.b);
+    size_t agreeing = 0, last = 0;
+    for (size_t r = 0; r < settings.blocking.size(); ++r) {
+      if (blocker.Agrees(r, p.a, p.b)) ++per_rule[r], ++agreeing, last = r;
+    }
+    if (agreeing == 1) ++unique[last];
     covered += std::binary_search(result.candidate_pairs.begin(), result.candidate_pairs.end(), p);
   }
   e.blocking_recall = truth.empty() ? 1 : static_cast<double>(covered) / truth.size();
-  for (uint64_t n : per_rule) e.rule_recall.push_back(truth.empty() ? 1 : static_cast<double>(n) / truth.size());
+  for (size_t r = 0; r < per_rule.size(); ++r) {
+    e.rule_recall.push_back(truth.empty() ? 1 : static_cast<double>(per_rule[r]) / truth.size());
+    e.rule_unique_recall.push_back(truth.empty() ? 0 : static_cast<double>(unique[r]) / truth.size());
+  }
   return e;
 }
 

@@ -37,7 +37,8 @@ struct Evaluation {
   PairMetrics pairs;             // linked pairs (probability >= threshold)
   PairMetrics clusters;          // every pair inside a cluster
   double blocking_recall = 0;    // true pairs among the candidates (REQUIRES keep_candidates)
-  std::vector<double> rule_recall;  // per rule: true pairs it generates on its own
+  std::vector<double> rule_recall;  // per rule: true pairs it puts in one block
+  std::vector<double> rule_unique_recall;  // per rule: true pairs no other rule blocks
 };
 
 Evaluation Evaluate(const LinkInput& input, const Settings& settings, const LinkResult& result,

@@ -34,6 +34,7 @@ struct LinkResult {
   std::vector<uint32_t> clusters;  // per record: its entity's record with the smallest id
   std::vector<RecordPair> candidate_pairs;  // all blocked pairs, sorted (keep_candidates only)
   struct Timings {
+    double reading = 0;  // set by the caller: reading and normalising the input
     double blocking = 0, comparing = 0, estimating = 0, scoring = 0, clustering = 0;
   } seconds;
 };

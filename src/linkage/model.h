@@ -56,7 +56,7 @@ struct LabelledPair {
 };
 
 struct EstimateOptions {
-  uint64_t random_pairs = 2'000'000;
+  uint64_t random_pairs = 1'000'000;
   int max_iterations = 100;
   uint64_t seed = 1;
 };

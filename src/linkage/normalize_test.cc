@@ -55,7 +55,9 @@ TEST(NormalizeTest, Cases) {
     }
     EXPECT_EQ(got, expected) << function << "(" << input << ")";
     EXPECT_TRUE(IsValidUtf8(got));
-    if (function == "text") EXPECT_EQ(NormalizeText(got), got) << "not idempotent: " << input;
+    if (function == "text") {
+      EXPECT_EQ(NormalizeText(got), got) << "not idempotent: " << input;
+    }
   }
 }
 

@@ -24,8 +24,12 @@ TEST(DoubleMetaphoneTest, ReferenceVectors) {
     SCOPED_TRACE("testdata/" + file + ":" + std::to_string(row.line));
     ASSERT_EQ(row.fields.size(), 3u);
     const PhoneticCodes codes = DoubleMetaphone(row.fields[0]);
-    if (row.fields[1] != "-") EXPECT_EQ(codes.primary, row.fields[1]) << row.fields[0];
-    if (row.fields[2] != "-") EXPECT_EQ(codes.alternate, row.fields[2]) << row.fields[0];
+    if (row.fields[1] != "-") {
+      EXPECT_EQ(codes.primary, row.fields[1]) << row.fields[0];
+    }
+    if (row.fields[2] != "-") {
+      EXPECT_EQ(codes.alternate, row.fields[2]) << row.fields[0];
+    }
   }
 }
 

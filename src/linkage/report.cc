@@ -45,7 +45,10 @@ json ReportJson(const LinkInput& input, const Settings& settings, const LinkResu
     const RuleStats& s = result.rules[r];
     json rule = {{"rule", s.rule}, {"pairs", s.pairs}, {"generated", s.generated},
                  {"skipped_blocks", s.skipped_blocks}, {"skipped_pairs", s.skipped_pairs}};
-    if (evaluation != nullptr) rule["recall"] = evaluation->rule_recall[r];
+    if (evaluation != nullptr) {
+      rule["recall"] = evaluation->rule_recall[r];
+      rule["unique_recall"] = evaluation->rule_unique_recall[r];
+    }
     j["blocking"].push_back(std::move(rule));
   }
   const Model& m = result.model;
@@ -79,7 +82,7 @@ json ReportJson(const LinkInput& input, const Settings& settings, const LinkResu
   j["decisions"] = {{"threshold", settings.threshold}, {"review_low", settings.review_low},
                     {"matches", matches}, {"reviews", reviews},
                     {"clusters", clusters}, {"records_in_clusters", clustered}};
-  j["seconds"] = {{"blocking", result.seconds.blocking}, {"comparing", result.seconds.comparing},
+  j["seconds"] = {{"reading", result.seconds.reading}, {"blocking", result.seconds.blocking}, {"comparing", result.seconds.comparing},
                   {"estimating", result.seconds.estimating}, {"scoring", result.seconds.scoring},
                   {"clustering", result.seconds.clustering}};
   j["peak_rss_bytes"] = PeakRssBytes();
@@ -100,7 +103,10 @@ std::string ReportText(const LinkInput& input, const Settings& settings, const L
     const RuleStats& s = result.rules[r];
     out += "  rule " + s.rule + ": " + std::to_string(s.pairs) + " new pairs";
     if (s.skipped_blocks > 0) out += " (" + std::to_string(s.skipped_blocks) + " oversized blocks skipped)";
-    if (evaluation != nullptr) out += Line(", recall %.4f", evaluation->rule_recall[r]);
+    if (evaluation != nullptr) {
+      out += Line(", recall %.4f (%.4f by this rule only)", evaluation->rule_recall[r],
+                  evaluation->rule_unique_recall[r]);
+    }
     out += "\n";
   }
   uint64_t matches = 0, reviews = 0;
@@ -111,8 +117,9 @@ std::string ReportText(const LinkInput& input, const Settings& settings, const L
   out += Line("decisions: %.0f matches (p >= %.2f), %.0f to review (p >= %.2f)\n",
               static_cast<double>(matches), settings.threshold, static_cast<double>(reviews), settings.review_low);
   const auto& t = result.seconds;
-  out += Line("time: blocking %.2f s, comparing %.2f s, estimating %.2f s, ", t.blocking, t.comparing,
-              t.estimating);
+  out += Line("time: reading %.2f s, blocking %.2f s, comparing %.2f s, ", t.reading, t.blocking,
+              t.comparing);
+  out += Line("estimating %.2f s, ", t.estimating);
   out += Line("scoring %.2f s, clustering %.2f s; peak memory %.0f MiB\n", t.scoring, t.clustering,
               static_cast<double>(PeakRssBytes()) / (1 << 20));
   if (evaluation != nullptr) {

@@ -302,16 +302,23 @@ Settings InferSettings(const std::vector<std::string>& columns, std::vector<std:
   if (!email.empty()) rule({key(email)});
   if (!phone.empty()) rule({key(phone)});
   if (!given.empty() && !surname.empty()) {
-    rule({key(given), key(surname)});
+    auto phonetic = [](const std::string& column) {
+      return BlockingKey{.column = column, .transform = KeyTransform::kPhonetic};
+    };
     rule({BlockingKey{.column = given, .right_column = surname},
           BlockingKey{.column = surname, .right_column = given}});
     if (!dob.empty()) {
       rule({key(dob), prefix(given, 1)});
       rule({key(dob), prefix(surname, 1)});
+      rule({phonetic(given), phonetic(surname),
+            BlockingKey{.column = dob, .transform = KeyTransform::kYear}});
+    } else {
+      rule({key(given), key(surname)});
     }
-    if (!postcode.empty()) {
-      rule({key(postcode), BlockingKey{.column = surname, .transform = KeyTransform::kPhonetic}});
-      rule({key(postcode), BlockingKey{.column = given, .transform = KeyTransform::kPhonetic}});
+    if (!postcode.empty()) rule({key(postcode), phonetic(surname)});
+    if (!locality.empty()) {
+      rule({key(locality), phonetic(surname)});
+      rule({key(locality), phonetic(given)});
     }
   } else if (!full_name.empty() && !dob.empty()) {
     rule({key(dob), prefix(full_name, 1)});
@@ -319,7 +326,6 @@ Settings InferSettings(const std::vector<std::string>& columns, std::vector<std:
     rule({key(dob)});
   }
   if (!address.empty() && !street_number.empty()) rule({key(address), key(street_number)});
-  if (!postcode.empty() && !street_number.empty()) rule({key(postcode), key(street_number)});
   if (!dob.empty() && !postcode.empty()) rule({key(dob), key(postcode)});
   return s;
 }

@@ -9,8 +9,8 @@
 //                 [{"column": "date_of_birth"}, {"column": "surname", "transform": "prefix:1"}],
 //                 [{"column": "given_name", "right": "surname"},
 //                  {"column": "surname", "right": "given_name"}], ...],
-//    "threshold": 0.5, "review_low": 0.1, "max_block_pairs": 1000000,
-//    "random_pairs": 2000000, "max_em_iterations": 100, "cluster_guard": 0.1, "seed": 1,
+//    "threshold": 0.5, "review_low": 0.1, "max_block_pairs": 10000,
+//    "random_pairs": 1000000, "max_em_iterations": 100, "cluster_guard": 0.1, "seed": 1,
 //    "date_order": "ymd"}
 #pragma once
 
@@ -68,8 +68,10 @@ struct Settings {
   std::vector<BlockingRule> blocking;
   double threshold = 0.5;       // match probability at or above which a pair is linked
   double review_low = 0.1;      // [review_low, threshold) goes to review
-  uint64_t max_block_pairs = 1'000'000;  // a larger block is skipped (and reported)
-  uint64_t random_pairs = 2'000'000;     // sample size for u estimation
+  // A larger block is skipped (and reported): a placeholder or very common value ("john smith"
+  // among millions) says little, and the other rules still pair those records.
+  uint64_t max_block_pairs = 10'000;
+  uint64_t random_pairs = 1'000'000;     // sample size for u estimation
   int max_em_iterations = 100;
   double cluster_guard = 0.1;   // clusters join only if no scored pair between them is below it
   uint64_t seed = 1;

@@ -23,14 +23,15 @@ namespace {
 std::atomic<long> g_new_calls{0};
 }  // namespace
 
-void* operator new(size_t n) {
+// Out of line: GCC would otherwise inline the pair and warn that free() meets operator new.
+[[gnu::noinline]] void* operator new(size_t n) {
   g_new_calls.fetch_add(1, std::memory_order_relaxed);
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) std::abort();
   return p;
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace tessera::linkage {
 
