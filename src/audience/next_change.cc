@@ -1,0 +1,124 @@
+// NextChange(): when the reference answer can next change by the passage of time alone.
+//
+// Every way the evaluator reads `now` is a threshold "now >= b + d", where b is an event
+// timestamp or a date found in the data (a trait, or an event property the condition reads) and d
+// is 0 or one of the condition's durations:
+//   window (now - W, now]          an event at e is inside iff now >= e and not now >= e + W
+//   within last D on a date t      now >= t and not now >= t + D
+//   more than D ago on a date t    now >= t + D
+//   A and not B within D           A's deadline passed iff now >= tA + D
+// (first_time/last_time are event timestamps; first/last/most_frequent are property values;
+// numeric aggregates cannot be compared with durations.) So the answer is constant between
+// consecutive candidates b + d, and the first candidate after now where it differs is exact.
+#include <algorithm>
+
+#include "audience/internal.h"
+#include "audience/reference.h"
+
+namespace tessera::audience {
+namespace {
+
+class Candidates {
+ public:
+  void Condition(const audience::Condition& c) {
+    std::visit([this](const auto& n) { Node(n); }, c.node);
+  }
+
+  std::set<int64_t> durations = {0};
+  std::vector<Path> trait_paths;
+  std::vector<Path> property_paths;
+
+ private:
+  void Window(const std::optional<Duration>& d) {
+    if (d) durations.insert(d->Ms());
+  }
+  void TestDuration(const audience::ValueTest& t) {
+    if (t.duration) durations.insert(t.duration->Ms());
+  }
+  void Filter(const EventFilter& f) {
+    if (f.where) Condition(**f.where);
+  }
+  void Node(const TraitCondition& n) {
+    trait_paths.push_back(n.trait);
+    TestDuration(n.test);
+  }
+  void Node(const PropertyCondition& n) {
+    property_paths.push_back(n.property);
+    TestDuration(n.test);
+  }
+  void Node(const AggregateCondition& n) {
+    if (!n.aggregate.property.empty()) property_paths.push_back(n.aggregate.property);
+    Filter(n.aggregate.events);
+    Window(n.aggregate.window);
+    TestDuration(n.test);
+  }
+  void Node(const SequenceCondition& n) {
+    for (const EventFilter& step : n.steps) Filter(step);
+    Window(n.within);
+    Window(n.window);
+  }
+  void Node(const NotFollowedByCondition& n) {
+    Filter(n.first);
+    Filter(n.absent);
+    Window(n.within);
+    Window(n.window);
+  }
+  void Node(const AudienceCondition&) {}
+  void Node(const IdentifierCondition&) {}
+  void Node(const ConsentCondition&) {}
+  void Node(const AndCondition& n) {
+    for (const audience::Condition& c : n.children) Condition(c);
+  }
+  void Node(const OrCondition& n) {
+    for (const audience::Condition& c : n.children) Condition(c);
+  }
+  void Node(const NotCondition& n) { Condition(*n.child); }
+};
+
+const nlohmann::json* Lookup(const nlohmann::json& root, const Path& path) {
+  const nlohmann::json* cur = &root;
+  for (const std::string& segment : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(segment);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+}  // namespace
+
+std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
+                                 const AudienceMembership& membership) {
+  if (!Dependencies(condition).time_dependent) return std::nullopt;
+  Candidates c;
+  c.Condition(condition);
+  std::vector<TimeMs> bases;
+  for (const EventView& e : profile.events) {
+    bases.push_back(e.timestamp);
+    for (const Path& path : c.property_paths) {
+      if (const nlohmann::json* v = Lookup(e.properties, path)) {
+        if (auto t = internal::JsonAsTime(*v)) bases.push_back(*t);
+      }
+    }
+  }
+  for (const Path& path : c.trait_paths) {
+    if (const nlohmann::json* v = Lookup(profile.traits, path)) {
+      if (auto t = internal::JsonAsTime(*v)) bases.push_back(*t);
+    }
+  }
+  std::set<TimeMs> times;
+  for (TimeMs b : bases) {
+    for (int64_t d : c.durations) {
+      TimeMs t;
+      if (!__builtin_add_overflow(b, d, &t) && t > now) times.insert(t);
+    }
+  }
+  bool current = EvaluateReference(condition, profile, now, membership);
+  for (TimeMs t : times) {
+    if (EvaluateReference(condition, profile, t, membership) != current) return t;
+  }
+  return std::nullopt;
+}
+
+}  // namespace tessera::audience
