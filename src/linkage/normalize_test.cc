@@ -6,15 +6,9 @@
 #include <vector>
 
 #include "linkage/strings.h"
+#include "linkage/testutil.h"
 
 namespace tessera::linkage {
-
-// Defined in strings_test.cc.
-struct TsvRow {
-  int line = 0;
-  std::vector<std::string> fields;
-};
-std::vector<TsvRow> ReadTestdata(const std::string& name);
 
 namespace {
 

@@ -2,17 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "linkage/testutil.h"
+
 #include <string>
 #include <vector>
 
 namespace tessera::linkage {
-
-// Defined in strings_test.cc.
-struct TsvRow {
-  int line = 0;
-  std::vector<std::string> fields;
-};
-std::vector<TsvRow> ReadTestdata(const std::string& name);
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Tests for strings.h: reference values from files in testdata/ (jaro_winkler.tsv,
 // edit_distance.tsv) and a randomized cross-check of every edit distance against plain
-// full-matrix DPs. Also defines ReadTestdata, the TSV reader the other *_test.cc files use.
+// full-matrix DPs.
 #include "linkage/strings.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +16,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "linkage/testutil.h"
 
 // Counts operator new calls so that a test can check that short inputs never allocate (every heap
 // allocation of strings.cc goes through operator new).
@@ -35,68 +37,6 @@ std::atomic<long> g_new_calls{0};
 
 namespace tessera::linkage {
 
-// A row of a testdata file. Shared by the linkage_compare_test files (declared in each: the
-// folder has no testutil.h of its own yet).
-struct TsvRow {
-  int line = 0;
-  std::vector<std::string> fields;
-};
-
-// Reads src/linkage/testdata/<name> (found through $TESSERA_SOURCE_DIR, set by ctest, else the
-// source path compiled in): one row per line, fields separated by TAB; blank lines and lines
-// starting with '#' are skipped. In fields, \t \n \\ and \xNN (two hex digits: one raw byte, so
-// invalid UTF-8 can be written) are unescaped. A missing file is a test failure.
-std::vector<TsvRow> ReadTestdata(const std::string& name) {
-  std::filesystem::path dir = TESSERA_LINKAGE_TESTDATA_DIR;
-  if (const char* root = std::getenv("TESSERA_SOURCE_DIR"); root != nullptr && *root != '\0') {
-    dir = std::filesystem::path(root) / "src/linkage/testdata";
-  }
-  std::ifstream in(dir / name);
-  std::vector<TsvRow> rows;
-  if (!in) {
-    ADD_FAILURE() << "cannot open " << (dir / name);
-    return rows;
-  }
-  const auto unescape = [](const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] != '\\' || i + 1 == s.size()) {
-        out += s[i];
-        continue;
-      }
-      const char c = s[++i];
-      if (c == 't') {
-        out += '\t';
-      } else if (c == 'n') {
-        out += '\n';
-      } else if (c == 'x' && i + 2 < s.size() &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += c;
-      }
-    }
-    return out;
-  };
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    TsvRow row;
-    row.line = number;
-    size_t start = 0;
-    while (true) {
-      const size_t tab = line.find('\t', start);
-      row.fields.push_back(unescape(line.substr(start, tab - start)));
-      if (tab == std::string::npos) break;
-      start = tab + 1;
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
 
 namespace {
 
