@@ -86,6 +86,14 @@ Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
   }
   out["traits"] = traits;
   out["trait_provenance"] = provenance;
+  json consent = json::object();
+  for (const auto& [purpose, c] : p->consent) {
+    consent[purpose] = {{"granted", c.granted},
+                        {"source", c.source_id},
+                        {"message_id", c.message_id},
+                        {"at", FormatIso8601(c.at)}};
+  }
+  out["consent"] = consent;
   json sources = json::array();
   for (const auto& s : p->sources) sources.push_back(SourceRef(ctx, s));
   out["sources"] = sources;

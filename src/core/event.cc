@@ -4,7 +4,8 @@
 
 namespace tessera {
 namespace {
-constexpr uint64_t kFormatVersion = 1;
+// 2 added consent_json at the end; version 1 records (without it) still decode.
+constexpr uint64_t kFormatVersion = 2;
 constexpr MessageType kAllTypes[] = {MessageType::kIdentify, MessageType::kTrack,
                                      MessageType::kPage,     MessageType::kScreen,
                                      MessageType::kGroup,    MessageType::kAlias};
@@ -69,6 +70,7 @@ std::string EncodeEvent(const Event& e) {
   }
   PutLengthPrefixed(&out, e.traits_json);
   PutLengthPrefixed(&out, e.json);
+  PutLengthPrefixed(&out, e.consent_json);
   return out;
 }
 
@@ -77,7 +79,7 @@ Result<Event> DecodeEvent(std::string_view bytes) {
   Event e;
   uint64_t version, type, n;
   auto bad = [] { return Status::Corruption("malformed event record"); };
-  if (!d.GetVarint64(&version) || version != kFormatVersion) return bad();
+  if (!d.GetVarint64(&version) || version < 1 || version > kFormatVersion) return bad();
   if (!d.GetVarint64(&e.seq) || !d.GetLengthPrefixed(&e.source_id) || !d.GetVarint64(&type) ||
       type > static_cast<uint64_t>(MessageType::kAlias) || !d.GetLengthPrefixed(&e.message_id) ||
       !d.GetLengthPrefixed(&e.user_id) || !d.GetLengthPrefixed(&e.anonymous_id) ||
@@ -92,7 +94,8 @@ Result<Event> DecodeEvent(std::string_view bytes) {
   for (auto& id : e.identifiers) {
     if (!d.GetLengthPrefixed(&id.kind) || !d.GetLengthPrefixed(&id.value)) return bad();
   }
-  if (!d.GetLengthPrefixed(&e.traits_json) || !d.GetLengthPrefixed(&e.json) || !d.done()) {
+  if (!d.GetLengthPrefixed(&e.traits_json) || !d.GetLengthPrefixed(&e.json) ||
+      (version >= 2 && !d.GetLengthPrefixed(&e.consent_json)) || !d.done()) {
     return bad();
   }
   return e;

@@ -57,6 +57,9 @@ struct Event {
   // An alias's previousId is NOT here; see previous_id.
   std::vector<Identifier> identifiers;
   std::string traits_json;     // identify: the "traits" object as JSON text; else empty
+  // context.consent.categoryPreferences ({"purpose": true|false, ...}) as JSON text; else empty.
+  // Segment's consent spec: any message may carry the customer's current choices.
+  std::string consent_json;
   std::string json;            // the whole message as received (minified JSON), batch context merged
 
   bool operator==(const Event&) const = default;

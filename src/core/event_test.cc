@@ -18,8 +18,23 @@ TEST(EventTest, EncodeDecodeRoundTrip) {
   e.sent_at = 1700000000100;
   e.identifiers = {{"user_id", "u1"}, {"email", "ada@example.com"}};
   e.traits_json = R"({"name":"Ada"})";
+  e.consent_json = R"({"email":true})";
   e.json = R"({"type":"identify"})";
   auto decoded = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, e);
+}
+
+TEST(EventTest, VersionOneRecordsWithoutConsentStillDecode) {
+  Event e;
+  e.seq = 3;
+  e.json = "{}";
+  std::string bytes = EncodeEvent(e);
+  ASSERT_EQ(bytes.front(), 2);  // format version
+  ASSERT_EQ(bytes.back(), 0);   // empty consent_json, the field version 2 added
+  std::string v1 = bytes.substr(0, bytes.size() - 1);
+  v1[0] = 1;
+  auto decoded = DecodeEvent(v1);
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, e);
 }

@@ -332,6 +332,14 @@ Result<Resolution> IdentityGraph::Resolve(const Event& event, storage::StagedWri
     }
     if (std::find(ids.begin(), ids.end(), prev) == ids.end()) ids.push_back(std::move(prev));
   }
+  if (ids.size() == 1 && ids[0].kind == id_kind::kTesseraId) {
+    // Tessera's own events (audience entered/exited, ...) address one profile and link nothing.
+    auto node = LoadLive(staged, ids[0].value);
+    if (node.ok()) return Resolution{node->tessera_id, false, {}, {}};
+    if (node.status().code() != StatusCode::kNotFound) return node.status();
+    ids.clear();  // a profile that no longer exists: the event gets a profile of its own
+    return Resolver(config_, event, staged).Run(std::move(ids));
+  }
   if (ids.empty()) return Status::InvalidArgument("event has no identifiers");
   return Resolver(config_, event, staged).Run(std::move(ids));
 }

@@ -45,6 +45,8 @@ class IdentityGraph {
   explicit IdentityGraph(IdentityConfig config) : config_(std::move(config)) {}
 
   // REQUIRES: event.seq > 0 and the event has at least one identifier (or is an alias).
+  // An event whose only identifier is a tessera_id (Tessera's own events) resolves to that
+  // profile's live id without linking anything.
   Result<Resolution> Resolve(const Event& event, storage::StagedWrites* staged) const;
 
   // The live profile an identifier (or a tessera_id, possibly of a folded profile) belongs to.

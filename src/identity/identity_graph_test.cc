@@ -167,6 +167,20 @@ TEST_F(IdentityGraphTest, PriorityOrderOfKinds) {
   EXPECT_EQ(config_.Limit("email"), 5);
 }
 
+TEST_F(IdentityGraphTest, TesseraIdAddressesTheLiveProfileAndLinksNothing) {
+  std::string anon = Apply({Anon("a1")}).tessera_id;
+  std::string user = Apply({Uid("u1")}).tessera_id;
+  Apply({Uid("u1"), Anon("a1")});  // folds the anonymous profile into the user's
+  Node before = Live(user);
+  Resolution r = Apply({{"tessera_id", anon}});
+  EXPECT_EQ(r.tessera_id, user);
+  EXPECT_FALSE(r.created);
+  EXPECT_TRUE(r.merged.empty());
+  EXPECT_EQ(Live(user), before);
+  EXPECT_EQ(Owner({"tessera_id", "tsr_unknown"}), "");
+  EXPECT_TRUE(Apply({{"tessera_id", "tsr_unknown"}}).created);  // never fails the pipeline
+}
+
 TEST(NodeTest, EncodeDecodeRoundTrip) {
   Node n;
   n.tessera_id = "tsr_1";

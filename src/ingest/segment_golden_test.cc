@@ -24,6 +24,7 @@
 //   <type> <field>=<value> ...       one line per event, fields below
 //   (no events)                      instead, for an empty batch
 //     traits: <traits_json>          when not empty
+//     consent: <consent_json>        when not empty
 //     json: <json>                   with "show: json"
 // Event fields, in this order, each left out when empty or absent: message_id user_id
 // anonymous_id event group_id previous_id timestamp original_timestamp sent_at
@@ -169,6 +170,7 @@ std::vector<std::string> Render(const Result<ParsedRequest>& result, bool show_j
     if (!ids.empty()) line += " ids=[" + ids + "]";
     lines.push_back(line);
     if (!e.traits_json.empty()) lines.push_back("  traits: " + e.traits_json);
+    if (!e.consent_json.empty()) lines.push_back("  consent: " + e.consent_json);
     if (show_json) lines.push_back("  json: " + e.json);
   }
   if (result->events.empty()) lines.push_back("(no events)");

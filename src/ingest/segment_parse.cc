@@ -307,6 +307,28 @@ void SetTimes(const CommonFields& f, const BatchDefaults& batch, TimeMs received
   }
 }
 
+// context.consent.categoryPreferences, as Segment's consent spec sends it: an object of
+// purpose -> true/false. Anything else there is refused rather than half-understood, because a
+// misread consent is worse than a rejected request.
+Status ReadConsent(const internal::MessageView& view, const std::string& prefix,
+                   std::string* consent_json) {
+  std::optional<element> prefs = internal::Lookup(view, "context.consent.categoryPreferences");
+  if (!prefs) return Status::Ok();
+  object o;
+  if (prefs->get_object().get(o) != simdjson::SUCCESS) {
+    return Status::InvalidArgument(prefix +
+                                   "context.consent.categoryPreferences must be an object");
+  }
+  for (auto field : o) {
+    if (!field.value.is_bool()) {
+      return Status::InvalidArgument(prefix + "context.consent.categoryPreferences." +
+                                     std::string(field.key) + " must be true or false");
+    }
+  }
+  if (o.size() > 0) *consent_json = simdjson::to_string(o);
+  return Status::Ok();
+}
+
 // One message. forced_type is the endpoint's type (single-message endpoints); without it the
 // message's own "type" decides. in_batch selects the "batch[i]: " error prefix.
 Result<Event> ParseMessage(element item, std::optional<MessageType> forced_type, size_t index,
@@ -358,6 +380,7 @@ Result<Event> ParseMessage(element item, std::optional<MessageType> forced_type,
     event.traits_json = simdjson::to_string(*common.traits);
   }
   internal::MessageView view{o, event.type, internal::ContextView{common.context, batch.context}};
+  TESSERA_RETURN_IF_ERROR(ReadConsent(view, prefix, &event.consent_json));
   event.identifiers =
       internal::ExtractIdentifiers(view, event.user_id, event.anonymous_id, config);
   if (event.identifiers.empty() && event.previous_id.empty()) {

@@ -11,7 +11,8 @@ namespace tessera::profile {
 using storage::Space;
 
 namespace {
-constexpr uint64_t kVersion = 1;
+// 2 added consent; version 1 records (without it) still decode.
+constexpr uint64_t kVersion = 2;
 
 void AddSource(Profile* p, const std::string& source) {
   auto it = std::lower_bound(p->sources.begin(), p->sources.end(), source);
@@ -24,10 +25,21 @@ void SetTrait(Profile* p, const std::string& name, TraitValue value) {
   if (it == p->traits.end() || it->second.at <= value.at) p->traits[name] = std::move(value);
 }
 
+void SetConsent(Profile* p, const std::string& purpose, ConsentValue value) {
+  auto it = p->consent.find(purpose);
+  if (it == p->consent.end() || it->second.at <= value.at) p->consent[purpose] = std::move(value);
+}
+
 void Fold(Profile* into, Profile&& from) {
   for (auto& [name, value] : from.traits) {
     auto it = into->traits.find(name);
     if (it == into->traits.end() || it->second.at < value.at) into->traits[name] = std::move(value);
+  }
+  for (auto& [purpose, value] : from.consent) {
+    auto it = into->consent.find(purpose);
+    if (it == into->consent.end() || it->second.at < value.at) {
+      into->consent[purpose] = std::move(value);
+    }
   }
   for (const auto& s : from.sources) AddSource(into, s);
   if (into->event_count == 0) {
@@ -79,6 +91,14 @@ std::string EncodeProfile(const Profile& p) {
     PutLengthPrefixed(&out, t.source_id);
     PutLengthPrefixed(&out, t.message_id);
   }
+  PutVarint64(&out, p.consent.size());
+  for (const auto& [purpose, c] : p.consent) {
+    PutLengthPrefixed(&out, purpose);
+    PutVarint64(&out, c.granted ? 1 : 0);
+    PutVarsint64(&out, c.at);
+    PutLengthPrefixed(&out, c.source_id);
+    PutLengthPrefixed(&out, c.message_id);
+  }
   return out;
 }
 
@@ -87,7 +107,8 @@ Result<Profile> DecodeProfile(std::string_view bytes) {
   Profile p;
   uint64_t version, n;
   auto bad = [] { return Status::Corruption("malformed profile record"); };
-  if (!d.GetVarint64(&version) || version != kVersion || !d.GetLengthPrefixed(&p.tessera_id) ||
+  if (!d.GetVarint64(&version) || version < 1 || version > kVersion ||
+      !d.GetLengthPrefixed(&p.tessera_id) ||
       !d.GetVarsint64(&p.first_seen) || !d.GetVarsint64(&p.last_seen) ||
       !d.GetVarint64(&p.event_count) || !d.GetVarint64(&n) || n > bytes.size()) {
     return bad();
@@ -105,6 +126,21 @@ Result<Profile> DecodeProfile(std::string_view bytes) {
       return bad();
     }
     p.traits.emplace(std::move(name), std::move(t));
+  }
+  if (version >= 2) {
+    if (!d.GetVarint64(&n) || n > bytes.size()) return bad();
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string purpose;
+      ConsentValue c;
+      uint64_t granted;
+      if (!d.GetLengthPrefixed(&purpose) || !d.GetVarint64(&granted) || granted > 1 ||
+          !d.GetVarsint64(&c.at) || !d.GetLengthPrefixed(&c.source_id) ||
+          !d.GetLengthPrefixed(&c.message_id)) {
+        return bad();
+      }
+      c.granted = granted == 1;
+      p.consent.emplace(std::move(purpose), std::move(c));
+    }
   }
   if (!d.done()) return bad();
   return p;
@@ -136,6 +172,19 @@ Status ApplyEvent(const Event& event, const std::string& tessera_id,
       SetTrait(&profile, name, {value.dump(), event.timestamp, event.source_id, event.message_id});
     }
   }
+  if (!event.consent_json.empty()) {
+    // Ingest checked it is an object of booleans.
+    nlohmann::json consent = nlohmann::json::parse(event.consent_json, nullptr, false);
+    if (!consent.is_object()) {
+      return Status::Corruption("stored consent is not an object, seq " +
+                                std::to_string(event.seq));
+    }
+    for (const auto& [purpose, granted] : consent.items()) {
+      SetConsent(&profile, purpose,
+                 {granted.is_boolean() && granted.get<bool>(), event.timestamp, event.source_id,
+                  event.message_id});
+    }
+  }
   AddSource(&profile, event.source_id);
   if (profile.event_count == 0) {
     profile.first_seen = profile.last_seen = event.timestamp;
@@ -145,8 +194,26 @@ Status ApplyEvent(const Event& event, const std::string& tessera_id,
   }
   ++profile.event_count;
   staged->Put(Space::kProfiles, ProfileKey(tessera_id), EncodeProfile(profile));
-  staged->Put(Space::kTimeline, TimelineKey(tessera_id, event.timestamp, event.seq), "");
+  staged->Put(Space::kTimeline, TimelineKey(tessera_id, event.timestamp, event.seq),
+              EncodeTimelineValue(event));
   return Status::Ok();
+}
+
+std::string EncodeTimelineValue(const Event& event) {
+  std::string out(1, static_cast<char>(event.type));
+  out += event.event;
+  return out;
+}
+
+std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) > static_cast<uint8_t>(MessageType::kAlias)) {
+    return std::nullopt;
+  }
+  return TimelineValue{static_cast<MessageType>(bytes[0]), std::string(bytes.substr(1))};
+}
+
+uint64_t TimelineKeySeq(std::string_view key) {
+  return ~DecodeFixed64BE(key.data() + key.size() - 8);
 }
 
 Result<TimelinePage> ReadTimeline(storage::Store* store, const std::vector<std::string>& fragments,

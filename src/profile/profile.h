@@ -3,7 +3,8 @@
 // the live tessera_id that identity resolved.
 //
 // Storage: Space::kProfiles "p" tessera_id -> Profile record.
-//          Space::kTimeline fragment_id + inverted time + inverted seq -> "" (newest first).
+//          Space::kTimeline fragment_id + inverted time + inverted seq -> TimelineValue
+//          (newest first; the value lets readers filter by type and name without the log).
 // A timeline entry stays under the profile id it was first recorded under (a "fragment"); a
 // merged profile lists all its fragments, so merges never rewrite history.
 //
@@ -28,9 +29,19 @@ struct TraitValue {
   bool operator==(const TraitValue&) const = default;
 };
 
+// A customer's choice for one consent purpose (Segment's context.consent.categoryPreferences).
+struct ConsentValue {
+  bool granted = false;
+  TimeMs at = 0;  // corrected timestamp of the message that said so
+  std::string source_id;
+  std::string message_id;
+  bool operator==(const ConsentValue&) const = default;
+};
+
 struct Profile {
   std::string tessera_id;
   std::map<std::string, TraitValue> traits;
+  std::map<std::string, ConsentValue> consent;  // purpose -> latest choice (by timestamp)
   std::vector<std::string> sources;  // sorted, unique
   TimeMs first_seen = 0;
   TimeMs last_seen = 0;
@@ -48,6 +59,17 @@ Status ApplyEvent(const Event& event, const std::string& tessera_id,
 
 // NotFound when no event has reached the profile yet.
 Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id);
+
+// What a timeline entry says about its event without reading the log. Entries written before
+// values were kept decode as nullopt.
+struct TimelineValue {
+  MessageType type = MessageType::kTrack;
+  std::string name;  // Event::event
+};
+std::string EncodeTimelineValue(const Event& event);
+std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes);
+// The seq of a timeline key (fragment + 16 bytes).
+uint64_t TimelineKeySeq(std::string_view key);
 
 struct TimelinePage {
   std::vector<uint64_t> seqs;  // newest first

@@ -88,10 +88,48 @@ TEST_F(ProfileTest, NegativeTimesSortBeforePositive) {
   EXPECT_EQ(ReadTimeline(&store_, {"tsr_a"}, 10, "")->seqs, (std::vector<uint64_t>{2, 1}));
 }
 
+TEST_F(ProfileTest, ConsentIsLastWriterWinsPerPurposeAndFoldsOnMerge) {
+  Event yes = Identify(1, 2000, "");
+  yes.type = MessageType::kTrack;
+  yes.consent_json = R"({"email":true,"sms":true})";
+  Apply(yes, "tsr_a");
+  Event older_no = Identify(2, 1000, "");
+  older_no.consent_json = R"({"email":false})";
+  Apply(older_no, "tsr_a");
+  Profile p = Load("tsr_a");
+  EXPECT_TRUE(p.consent["email"].granted);  // the later choice stands
+  EXPECT_EQ(p.consent["email"].message_id, "m1");
+  EXPECT_TRUE(p.consent["sms"].granted);
+
+  Event other = Identify(3, 3000, "");
+  other.consent_json = R"({"sms":false,"ads":true})";
+  Apply(other, "tsr_b");
+  Apply(Identify(4, 4000, "{}"), "tsr_a", {"tsr_b"});
+  p = Load("tsr_a");
+  EXPECT_FALSE(p.consent["sms"].granted);  // tsr_b's choice is newer
+  EXPECT_EQ(p.consent["sms"].at, 3000);
+  EXPECT_TRUE(p.consent["ads"].granted);
+  EXPECT_TRUE(p.consent["email"].granted);
+}
+
+TEST_F(ProfileTest, TimelineValuesNameTheEvent) {
+  Event e = Identify(7, 100, "{}");
+  e.type = MessageType::kTrack;
+  e.event = "Order Completed";
+  std::string key = TimelineKey("tsr_a", 100, 7);
+  EXPECT_EQ(TimelineKeySeq(key), 7u);
+  auto v = DecodeTimelineValue(EncodeTimelineValue(e));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->type, MessageType::kTrack);
+  EXPECT_EQ(v->name, "Order Completed");
+  EXPECT_FALSE(DecodeTimelineValue("").has_value());
+}
+
 TEST(ProfileCodecTest, RoundTripAndTruncation) {
   Profile p;
   p.tessera_id = "tsr_x";
   p.traits["a"] = {"1", 5, "s", "m"};
+  p.consent["email"] = {true, 7, "s", "m2"};
   p.sources = {"s"};
   p.event_count = 9;
   std::string bytes = EncodeProfile(p);

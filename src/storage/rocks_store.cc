@@ -104,6 +104,8 @@ std::string_view SpaceName(Space space) {
     case Space::kIdentity: return "identity";
     case Space::kProfiles: return "profiles";
     case Space::kTimeline: return "timeline";
+    case Space::kDefinitions: return "definitions";
+    case Space::kAudiences: return "audiences";
     case Space::kCount: break;
   }
   return "?";

@@ -23,6 +23,8 @@ enum class Space : uint8_t {
   kIdentity,   // identifier -> tessera id
   kProfiles,   // tessera id -> profile record
   kTimeline,   // tessera id + time -> seq
+  kDefinitions,  // audience and computed-trait definitions (configuration, not derived)
+  kAudiences,    // memberships, history, timers, computed values, outbox (derived)
   kCount,
 };
 constexpr int kSpaceCount = static_cast<int>(Space::kCount);
