@@ -1,0 +1,483 @@
+#include "audience/engine.h"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <spdlog/spdlog.h>
+
+#include "core/coding.h"
+
+namespace tessera::audience {
+
+using storage::Space;
+
+namespace {
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Top-level keys of a JSON object text (ingest stored it, so it is an object).
+std::vector<std::string> Keys(const std::string& object_json) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(object_json, nullptr, false);
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) out.push_back(k);
+  }
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(storage::Store* store, eventlog::EventLog* log,
+               pipeline::Processor* processor, const sources::SourceRegistry* sources,
+               Catalog* catalog, identity::IdentityConfig identity, EngineOptions options)
+    : store_(store), log_(log), processor_(processor), catalog_(catalog),
+      identity_(std::move(identity)), options_(options), loader_(store, log, sources) {}
+
+Engine::~Engine() { Stop(); }
+
+Status Engine::LoadState() {
+  std::string v;
+  Status s = store_->Get(Space::kAudiences, state::kCursorKey, &v);
+  if (s.ok()) {
+    if (v.size() != 8) return Status::Corruption("audience cursor of unexpected size");
+    cursor_ = DecodeFixed64BE(v.data());
+  } else if (s.code() == StatusCode::kNotFound) {
+    cursor_ = 0;
+  } else {
+    return s;
+  }
+  states_.clear();
+  auto it = store_->NewIterator(Space::kAudiences);
+  for (it->Seek("s"); it->Valid() && HasPrefix(it->key(), "s"); it->Next()) {
+    TESSERA_ASSIGN_OR_RETURN(state::DefinitionState st, state::DecodeDefinitionState(it->value()));
+    states_[std::string(it->key().substr(1))] = std::move(st);
+  }
+  // The outbox continues after its last entry; whatever is in it is appended again.
+  outbox_.set_next(1);
+  uint64_t pending = 0;
+  for (it->Seek("o"); it->Valid() && HasPrefix(it->key(), "o"); it->Next()) {
+    if (it->key().size() != 9) return Status::Corruption("malformed outbox key");
+    outbox_.set_next(DecodeFixed64BE(it->key().data() + 1) + 1);
+    ++pending;
+  }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  outbox_pending_.store(pending, std::memory_order_relaxed);
+  {
+    MutexLock lock(&mu_);
+    outbox_inflight_ = 0;
+  }
+  synced_generation_ = 0;
+  applied_.store(cursor_, std::memory_order_release);
+  return Status::Ok();
+}
+
+Status Engine::Start() {
+  TESSERA_RETURN_IF_ERROR(LoadState());
+  stop_.store(false);
+  worker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tsr-audience");
+    // Background work, like the pipeline: acknowledging ingest goes first.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    Run();
+  });
+  return Status::Ok();
+}
+
+void Engine::Stop() {
+  stop_.store(true);
+  if (worker_.joinable()) worker_.join();
+  WaitForAppends();
+}
+
+void Engine::WaitForAppends() {
+  MutexLock lock(&mu_);
+  while (appends_inflight_ > 0) appends_cv_.Wait(&mu_);
+}
+
+Status Engine::RunUntilIdle() {
+  if (!worker_.joinable()) TESSERA_RETURN_IF_ERROR(LoadState());
+  bool did_work = true;
+  while (did_work) {
+    Status s = Step(&did_work);
+    if (!s.ok()) {
+      TESSERA_RETURN_IF_ERROR(LoadState());
+      return s;
+    }
+  }
+  WaitForAppends();
+  return Status::Ok();
+}
+
+void Engine::Run() {
+  auto backoff = std::chrono::milliseconds(10);
+  while (!stop_.load()) {
+    bool did_work = false;
+    Status s = Step(&did_work);
+    if (!s.ok()) {
+      // Never skip: the step is retried from the stored state, visibly.
+      spdlog::error("audiences: step after seq {} failed: {}", cursor_, s.ToString());
+      {
+        MutexLock lock(&mu_);
+        last_error_ = s.ToString();
+      }
+      Status reload = LoadState();
+      if (!reload.ok()) spdlog::error("audiences: reloading state: {}", reload.ToString());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(10);
+    if (!did_work) processor_->WaitProcessed(cursor_ + 1, std::chrono::milliseconds(50));
+  }
+}
+
+Status Engine::Step(bool* did_work) {
+  *did_work = false;
+  std::shared_ptr<const Snapshot> snap = catalog_->snapshot();
+  const TimeMs now = options_.clock->NowMs();
+  storage::StagedWrites staged(store_);
+  std::vector<Transition> transitions;
+  ProfileEvaluator eval(snap.get(), &staged, &loader_, &outbox_, &states_, &transitions);
+  const uint64_t cursor_before = cursor_;
+  const auto states_before = states_;
+
+  TESSERA_RETURN_IF_ERROR(SyncDefinitions(*snap, &eval, did_work));
+  TESSERA_RETURN_IF_ERROR(ApplyLog(*snap, &eval, did_work));
+  TESSERA_RETURN_IF_ERROR(FireTimers(*snap, &eval, now, did_work));
+  TESSERA_RETURN_IF_ERROR(Backfill(*snap, &eval, now, did_work));
+
+  if (cursor_ != cursor_before || staged.size() > 0 || states_ != states_before) {
+    for (const auto& [id, st] : states_) {
+      auto before = states_before.find(id);
+      if (before == states_before.end() || !(before->second == st)) {
+        staged.Put(Space::kAudiences, state::StateKey(id), state::EncodeDefinitionState(st));
+      }
+    }
+    for (const auto& [id, st] : states_before) {
+      if (!states_.count(id)) staged.Delete(Space::kAudiences, state::StateKey(id));
+    }
+    std::string cursor;
+    PutFixed64BE(&cursor, cursor_);
+    staged.Put(Space::kAudiences, state::kCursorKey, cursor);
+    // Not synced: the outbox append below is, and it carries this write with it.
+    TESSERA_RETURN_IF_ERROR(staged.Commit({}));
+  }
+  applied_.store(cursor_, std::memory_order_release);
+  if (!transitions.empty()) {
+    transitions_.fetch_add(transitions.size(), std::memory_order_relaxed);
+    outbox_pending_.fetch_add(transitions.size(), std::memory_order_relaxed);
+    std::vector<std::function<void(const std::vector<Transition>&)>> subscribers;
+    {
+      MutexLock lock(&mu_);
+      subscribers = subscribers_;
+    }
+    for (const auto& s : subscribers) s(transitions);
+  }
+  {
+    MutexLock lock(&mu_);
+    last_error_.clear();
+  }
+  if (options_.append_outbox) TESSERA_RETURN_IF_ERROR(AppendOutbox());
+  NotifyWaiters(*snap, now);
+  return Status::Ok();
+}
+
+Status Engine::SyncDefinitions(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work) {
+  if (snap.generation == synced_generation_) return Status::Ok();
+  const TimeMs now = options_.clock->NowMs();
+  auto start = [&](const Compiled& c) {
+    state::DefinitionState& st = states_[c.def.id];
+    st.name = c.def.name;
+    if (st.version >= c.def.version) return;
+    st.version = c.def.version;
+    st.backfilling = true;
+    st.backfill_after.clear();
+    st.backfilled = 0;
+    st.backfill_started = now;
+    st.backfill_finished = 0;
+    *did_work = true;
+  };
+  for (const auto& c : snap.computed) start(c);
+  for (const auto& c : snap.audiences) start(c);
+  // Deleted definitions: their members leave, a budget at a time.
+  bool pending = false;
+  for (auto it = states_.begin(); it != states_.end();) {
+    if (snap.Find(it->first)) {
+      ++it;
+      continue;
+    }
+    TESSERA_ASSIGN_OR_RETURN(bool done, eval->TearDown(it->first, it->second.name, now, 1000));
+    *did_work = true;
+    if (!done) {
+      pending = true;
+      break;
+    }
+    it = states_.erase(it);
+  }
+  if (!pending) synced_generation_ = snap.generation;
+  return Status::Ok();
+}
+
+Result<std::string> Engine::ProfileOf(const Event& e) const {
+  const Identifier* best = nullptr;
+  for (const auto& id : e.identifiers) {
+    if (!best || identity_.Rank(id.kind) < identity_.Rank(best->kind)) best = &id;
+  }
+  if (!best) return Status::NotFound("event without identifiers");
+  return identity::IdentityGraph::Lookup(store_, *best);
+}
+
+Touched Engine::TouchedBy(const Snapshot& snap, const Event& e) const {
+  Touched t(snap);
+  std::vector<std::string> traits, purposes;
+  if (!e.traits_json.empty()) traits = Keys(e.traits_json);
+  if (!e.consent_json.empty()) purposes = Keys(e.consent_json);
+  auto touches = [&](const ConditionDeps& d) {
+    if (e.type == MessageType::kTrack && (d.any_event || d.events.count(e.event))) return true;
+    for (const auto& k : traits) {
+      if (d.traits.count(k)) return true;
+    }
+    for (const auto& p : purposes) {
+      if (d.consent_purposes.count(p)) return true;
+    }
+    for (const auto& id : e.identifiers) {
+      if (d.identifier_kinds.count(id.kind)) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < snap.computed.size(); ++i) t.computed[i] = touches(snap.computed[i].deps);
+  for (size_t i = 0; i < snap.audiences.size(); ++i) {
+    t.audiences[i] = touches(snap.audiences[i].deps);
+  }
+  return t;
+}
+
+Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work) {
+  const uint64_t limit = processor_->processed_seq();
+  if (cursor_ >= limit) return Status::Ok();
+  TESSERA_ASSIGN_OR_RETURN(
+      std::vector<Event> events,
+      log_->Read(cursor_ + 1, std::min<uint64_t>(options_.max_batch_events, limit - cursor_)));
+  if (events.empty()) return Status::Ok();
+  *did_work = true;
+  const TimeMs now = options_.clock->NowMs();
+  std::map<std::string, Touched> touched;  // by profile
+  std::vector<std::string> folded;
+  const bool none = snap.computed.empty() && snap.audiences.empty();
+  for (const Event& e : events) {
+    cursor_ = e.seq;
+    if (none) continue;
+    auto pid = ProfileOf(e);
+    if (pid.status().code() == StatusCode::kNotFound) continue;
+    TESSERA_RETURN_IF_ERROR(pid.status());
+    Touched t = TouchedBy(snap, e);
+    TESSERA_ASSIGN_OR_RETURN(identity::Node node, identity::IdentityGraph::LoadLive(store_, *pid));
+    for (const auto& m : node.merges) {
+      if (m.seq != e.seq) continue;
+      if (m.action == "merge") {
+        folded.push_back(m.from);
+        t.all = true;
+      } else if (m.action == "move" && !m.from.empty() && m.from != *pid) {
+        // The other profile lost an identifier: its identity facts changed.
+        auto [it, fresh] = touched.try_emplace(m.from, snap);
+        it->second.all = true;
+      }
+    }
+    auto [it, fresh] = touched.try_emplace(*pid, snap);
+    it->second.Merge(t);
+  }
+  for (const auto& f : folded) {
+    TESSERA_ASSIGN_OR_RETURN(identity::Node live, identity::IdentityGraph::LoadLive(store_, f));
+    TESSERA_RETURN_IF_ERROR(eval->Forget(f, live.tessera_id, now));
+    touched.erase(f);
+  }
+  for (const auto& [pid, t] : touched) {
+    if (!t.any()) continue;
+    auto node = identity::IdentityGraph::LoadLive(store_, pid);
+    if (node.status().code() == StatusCode::kNotFound) continue;
+    TESSERA_RETURN_IF_ERROR(node.status());
+    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "event", now));
+    evaluations_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return Status::Ok();
+}
+
+Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now,
+                          bool* did_work) {
+  std::map<std::string, Touched> due;
+  size_t fired = 0;
+  storage::WriteBatch stale;
+  auto it = store_->NewIterator(Space::kAudiences);
+  for (it->Seek("t"); it->Valid() && HasPrefix(it->key(), "t") && fired < options_.max_timers;
+       it->Next()) {
+    std::string_view key = it->key();
+    if (key.size() < 10) return Status::Corruption("malformed timer key");
+    TimeMs at = static_cast<TimeMs>(DecodeFixed64BE(key.data() + 1) ^ (uint64_t{1} << 63));
+    if (at > now) break;
+    std::string_view rest = key.substr(9);
+    size_t zero = rest.find('\0');
+    if (zero == std::string_view::npos) return Status::Corruption("malformed timer key");
+    std::string def_id(rest.substr(0, zero)), pid(rest.substr(zero + 1));
+    ++fired;
+    auto [entry, fresh] = due.try_emplace(pid, snap);
+    bool known = false;
+    for (size_t i = 0; i < snap.computed.size(); ++i) {
+      if (snap.computed[i].def.id == def_id) entry->second.computed[i] = known = true;
+    }
+    for (size_t i = 0; i < snap.audiences.size(); ++i) {
+      if (snap.audiences[i].def.id == def_id) entry->second.audiences[i] = known = true;
+    }
+    if (!known) {  // a definition deleted since: its teardown removes the rest
+      stale.Delete(Space::kAudiences, std::string(key));
+      stale.Delete(Space::kAudiences, state::TimerIndexKey(def_id, pid));
+    }
+  }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  if (fired == 0) return Status::Ok();
+  *did_work = true;
+  if (!stale.empty()) TESSERA_RETURN_IF_ERROR(store_->Write(stale, {}));
+  for (const auto& [pid, t] : due) {
+    auto node = identity::IdentityGraph::LoadLive(store_, pid);
+    if (node.status().code() == StatusCode::kNotFound) continue;
+    TESSERA_RETURN_IF_ERROR(node.status());
+    // Evaluating resets each evaluated definition's timer to its next change (or none).
+    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "time", now));
+    evaluations_.fetch_add(1, std::memory_order_relaxed);
+  }
+  timers_fired_.fetch_add(fired, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now,
+                        bool* did_work) {
+  for (auto& [id, st] : states_) {
+    if (!st.backfilling) continue;
+    Touched t(snap);
+    bool known = false;
+    for (size_t i = 0; i < snap.computed.size(); ++i) {
+      if (snap.computed[i].def.id == id) t.computed[i] = known = true;
+    }
+    for (size_t i = 0; i < snap.audiences.size(); ++i) {
+      if (snap.audiences[i].def.id == id) t.audiences[i] = known = true;
+    }
+    if (!known) continue;  // deleted; SyncDefinitions tears it down
+    *did_work = true;
+    auto it = store_->NewIterator(Space::kProfiles);
+    std::string start = "p" + st.backfill_after;
+    it->Seek(start);
+    if (!st.backfill_after.empty() && it->Valid() && it->key() == start) it->Next();
+    size_t n = 0;
+    for (; it->Valid() && n < options_.backfill_slice; it->Next(), ++n) {
+      std::string pid(it->key().substr(1));
+      auto node = identity::IdentityGraph::LoadLive(store_, pid);
+      if (node.ok() && node->tessera_id == pid) {
+        TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "backfill", now));
+        evaluations_.fetch_add(1, std::memory_order_relaxed);
+      } else if (!node.ok() && node.status().code() != StatusCode::kNotFound) {
+        return node.status();
+      }
+      st.backfill_after = pid;
+      ++st.backfilled;
+    }
+    TESSERA_RETURN_IF_ERROR(it->status());
+    if (!it->Valid()) {
+      st.backfilling = false;
+      st.backfill_finished = now;
+    }
+    return Status::Ok();  // one slice per step, so live events wait at most one slice
+  }
+  return Status::Ok();
+}
+
+Status Engine::AppendOutbox() {
+  uint64_t from;
+  {
+    MutexLock lock(&mu_);
+    from = std::max<uint64_t>(outbox_inflight_, 1);
+  }
+  std::vector<Event> events;
+  std::vector<std::string> keys;
+  size_t bytes = 0;
+  auto it = store_->NewIterator(Space::kAudiences);
+  for (it->Seek(state::OutboxKey(from)); it->Valid() && HasPrefix(it->key(), "o"); it->Next()) {
+    TESSERA_ASSIGN_OR_RETURN(Event e, DecodeEvent(it->value()));
+    bytes += e.json.size();
+    events.push_back(std::move(e));
+    keys.emplace_back(it->key());
+    if (events.size() >= 1000 || bytes >= (4 << 20)) break;
+  }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  if (events.empty()) return Status::Ok();
+  const uint64_t first = DecodeFixed64BE(keys.front().data() + 1);
+  const uint64_t last = DecodeFixed64BE(keys.back().data() + 1);
+  {
+    MutexLock lock(&mu_);
+    outbox_inflight_ = last + 1;
+    ++appends_inflight_;
+  }
+  const size_t count = keys.size();
+  Status s = log_->Append(std::move(events), [this, keys = std::move(keys), first,
+                                              count](Result<eventlog::AppendResult> r) {
+    if (r.ok()) {
+      storage::WriteBatch done;
+      for (const auto& k : keys) done.Delete(Space::kAudiences, k);
+      Status w = store_->Write(done, {});
+      if (!w.ok()) spdlog::warn("audiences: clearing the outbox: {}", w.ToString());
+      outbox_pending_.fetch_sub(std::min<uint64_t>(count, outbox_pending_.load()),
+                                std::memory_order_relaxed);
+    }
+    MutexLock lock(&mu_);
+    if (!r.ok()) outbox_inflight_ = std::min(outbox_inflight_, first);  // retried next step
+    --appends_inflight_;
+    appends_cv_.SignalAll();
+  });
+  if (!s.ok()) {
+    MutexLock lock(&mu_);
+    outbox_inflight_ = std::min(outbox_inflight_, first);
+    --appends_inflight_;
+    appends_cv_.SignalAll();
+    // A full log queue is back-pressure, not a failure: the events wait in the outbox.
+    if (s.code() != StatusCode::kUnavailable) return s;
+  }
+  return Status::Ok();
+}
+
+void Engine::NotifyWhenReady(std::string def_id, uint64_t version, TimeMs deadline,
+                             std::function<void(bool)> callback) {
+  MutexLock lock(&mu_);
+  waiters_.push_back({std::move(def_id), version, deadline, std::move(callback)});
+}
+
+void Engine::NotifyWaiters(const Snapshot& snap, TimeMs now) {
+  std::vector<std::pair<std::function<void(bool)>, bool>> calls;
+  {
+    MutexLock lock(&mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      auto st = states_.find(it->def_id);
+      bool gone = snap.Find(it->def_id) == nullptr;
+      bool ready = !gone && st != states_.end() && st->second.version >= it->version &&
+                   !st->second.backfilling;
+      if (ready || gone || now >= it->deadline) {
+        calls.emplace_back(std::move(it->callback), ready);
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [callback, ready] : calls) callback(ready);
+}
+
+void Engine::Subscribe(std::function<void(const std::vector<Transition>&)> subscriber) {
+  MutexLock lock(&mu_);
+  subscribers_.push_back(std::move(subscriber));
+}
+
+std::string Engine::last_error() const {
+  MutexLock lock(&mu_);
+  return last_error_;
+}
+
+}  // namespace tessera::audience

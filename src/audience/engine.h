@@ -1,0 +1,127 @@
+// The audience engine: keeps every audience's membership and every computed trait's values
+// current, live and in batch.
+//
+// One worker thread follows the event log behind the pipeline (never past processed_seq(), so
+// identity and profiles already reflect what it reads) and, for each event, re-evaluates only
+// the definitions the event can affect: those reading its event name, the trait keys it sets,
+// its identifier kinds or consent purposes (Dependencies()), and everything on both profiles of
+// a merge. Time-dependent definitions keep one durable timer per profile, at NextChange(); due
+// timers re-evaluate. A new or changed definition is backfilled over every profile, a slice at a
+// time between live work, with its progress stored. A deleted one exits all its members.
+//
+// Exactly once: the effects of a step (memberships, history, values, timers, the cursor, and
+// the Audience Entered / Exited events in an outbox) are one atomic write; afterwards the
+// outbox is appended to the event log, where the events reach the profile's timeline and every
+// log reader, and only then removed. A crash replays the outbox; a repeated append is dropped by
+// the log's messageId dedupe. The log append is synced and RocksDB has one write-ahead log, so
+// an appended event implies its step is durable too.
+//
+// Thread-safety: Start/Stop/RunUntilIdle from one owner thread; the rest from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "audience/catalog.h"
+#include "audience/evaluator.h"
+#include "identity/identity_graph.h"
+#include "pipeline/processor.h"
+
+namespace tessera::audience {
+
+struct EngineOptions {
+  const Clock* clock = &Clock::System();
+  size_t max_batch_events = 2000;   // log events per step
+  size_t backfill_slice = 500;      // profiles per backfill step
+  size_t max_timers = 2000;         // due timers per step
+  bool append_outbox = true;        // false: leave events in the outbox (tests of crashes)
+};
+
+class Engine {
+ public:
+  Engine(storage::Store* store, eventlog::EventLog* log, pipeline::Processor* processor,
+         const sources::SourceRegistry* sources, Catalog* catalog,
+         identity::IdentityConfig identity, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Status Start();
+  void Stop();
+  // Works on the calling thread until nothing is left to do now: the log is applied up to the
+  // processor, due timers have fired, backfills are done, the outbox is appended. Not while
+  // the worker runs (tools and tests).
+  Status RunUntilIdle();
+
+  // Called on the worker once `def_id` has no backfill pending at `version` or later (ready),
+  // or at `deadline` (not ready), whichever comes first. Also when the definition is deleted.
+  void NotifyWhenReady(std::string def_id, uint64_t version, TimeMs deadline,
+                       std::function<void(bool ready)> callback);
+  // Called on the worker after each committed step, with its transitions.
+  void Subscribe(std::function<void(const std::vector<Transition>&)> subscriber);
+
+  uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }
+  uint64_t transitions() const { return transitions_.load(std::memory_order_relaxed); }
+  uint64_t evaluations() const { return evaluations_.load(std::memory_order_relaxed); }
+  uint64_t timers_fired() const { return timers_fired_.load(std::memory_order_relaxed); }
+  uint64_t outbox_pending() const { return outbox_pending_.load(std::memory_order_relaxed); }
+  std::string last_error() const;
+
+ private:
+  struct Waiter {
+    std::string def_id;
+    uint64_t version;
+    TimeMs deadline;
+    std::function<void(bool)> callback;
+  };
+
+  void Run();
+  // One round of work; *did_work when anything was done.
+  Status Step(bool* did_work);
+  Status LoadState();
+  Status SyncDefinitions(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work);
+  Status ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work);
+  Status FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
+  Status Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
+  Status AppendOutbox();
+  void NotifyWaiters(const Snapshot& snap, TimeMs now);
+  // The profile an event belongs to now (its highest-priority identifier's).
+  Result<std::string> ProfileOf(const Event& e) const;
+  Touched TouchedBy(const Snapshot& snap, const Event& e) const;
+  void WaitForAppends();
+
+  storage::Store* const store_;
+  eventlog::EventLog* const log_;
+  pipeline::Processor* const processor_;
+  Catalog* const catalog_;
+  const identity::IdentityConfig identity_;
+  const EngineOptions options_;
+  ProfileLoader loader_;
+
+  // Worker-only state.
+  uint64_t cursor_ = 0;
+  Outbox outbox_;
+  std::map<std::string, state::DefinitionState> states_;
+  uint64_t synced_generation_ = 0;
+
+  std::thread worker_;
+  std::atomic<bool> stop_{false};
+  mutable Mutex mu_;
+  CondVar appends_cv_;
+  int appends_inflight_ TESSERA_GUARDED_BY(mu_) = 0;
+  std::string last_error_ TESSERA_GUARDED_BY(mu_);
+  std::vector<Waiter> waiters_ TESSERA_GUARDED_BY(mu_);
+  std::vector<std::function<void(const std::vector<Transition>&)>> subscribers_
+      TESSERA_GUARDED_BY(mu_);
+  // Outbox entries below this number are appended or being appended.
+  uint64_t outbox_inflight_ TESSERA_GUARDED_BY(mu_) = 0;
+
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> transitions_{0};
+  std::atomic<uint64_t> evaluations_{0};
+  std::atomic<uint64_t> timers_fired_{0};
+  std::atomic<uint64_t> outbox_pending_{0};
+};
+
+}  // namespace tessera::audience

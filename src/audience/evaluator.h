@@ -1,0 +1,103 @@
+// ProfileEvaluator: evaluates a catalog snapshot's definitions for one profile and stages the
+// consequences in the engine's batch: computed trait values, membership transitions (with their
+// history entries and Audience Entered / Exited events in the outbox), sizes and timers.
+// Internal to the engine (engine.h); one engine thread uses it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "audience/catalog.h"
+#include "audience/profile_loader.h"
+#include "audience/state.h"
+#include "storage/staged_writes.h"
+
+namespace tessera::audience {
+
+// A membership change, as subscribers see it.
+struct Transition {
+  std::string def_id;
+  std::string name;
+  uint64_t version = 0;
+  std::string tessera_id;
+  bool entered = false;
+  TimeMs at = 0;
+  std::string reason;  // event, time, backfill, merge, deleted
+  std::string message_id;  // of the Audience Entered/Exited event
+};
+
+// Which definitions to evaluate for a profile (indexes into the snapshot's vectors).
+struct Touched {
+  bool all = false;
+  std::vector<bool> computed;
+  std::vector<bool> audiences;
+  explicit Touched(const Snapshot& snap)
+      : computed(snap.computed.size()), audiences(snap.audiences.size()) {}
+  bool any() const;
+  void Merge(const Touched& other);
+};
+
+// Stages outbox entries: events that the engine appends to the log after committing.
+class Outbox {
+ public:
+  void Stage(const Event& event, storage::StagedWrites* staged);
+  uint64_t next() const { return next_; }
+  void set_next(uint64_t n) { next_ = n; }
+
+ private:
+  uint64_t next_ = 1;
+};
+
+class ProfileEvaluator {
+ public:
+  ProfileEvaluator(const Snapshot* snap, storage::StagedWrites* staged, ProfileLoader* loader,
+                   Outbox* outbox, std::map<std::string, state::DefinitionState>* states,
+                   std::vector<Transition>* transitions)
+      : snap_(snap), staged_(staged), loader_(loader), outbox_(outbox), states_(states),
+        transitions_(transitions) {}
+
+  // Evaluates the touched definitions (and everything that reads them) for the live profile
+  // `node` at time now. A profile without a record yet is skipped.
+  Status Evaluate(const identity::Node& node, const Touched& touched, const std::string& reason,
+                  TimeMs now);
+
+  // The profile `folded` was merged into another: its memberships, values and timers end
+  // (history says so); the surviving profile is evaluated separately.
+  Status Forget(const std::string& folded, const std::string& into, TimeMs now);
+
+  // The definition is gone: every member exits (with events), values and timers go. Returns
+  // true when done, false when `budget` ran out first (call again).
+  Result<bool> TearDown(const std::string& def_id, const std::string& name, TimeMs now,
+                        size_t budget);
+
+ private:
+  Status Transit(const Compiled& c, const std::string& tessera_id, state::Membership* m,
+                 bool member, const std::string& reason, TimeMs now);
+  Status SetTimer(const std::string& def_id, const std::string& tessera_id,
+                  std::optional<TimeMs> at);
+  Status WriteHistory(const std::string& tessera_id, const std::string& def_id,
+                      const std::string& name, uint64_t version, uint64_t n, bool entered,
+                      const std::string& reason, TimeMs at);
+  Result<state::Membership> LoadMembership(const std::string& tessera_id,
+                                           const std::string& def_id);
+  state::DefinitionState& StateOf(const std::string& def_id);
+
+  const Snapshot* const snap_;
+  storage::StagedWrites* const staged_;
+  ProfileLoader* const loader_;
+  Outbox* const outbox_;
+  std::map<std::string, state::DefinitionState>* const states_;
+  std::vector<Transition>* const transitions_;
+};
+
+// The first instant after now at which a computed aggregate's value may change by time alone
+// (an event leaving or entering its window); nullopt when it cannot.
+std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& view,
+                                          TimeMs now);
+
+// The Audience Entered / Exited event for a transition (source kSystemSource, addressed by
+// tessera_id).
+Event TransitionEvent(const Transition& t);
+
+}  // namespace tessera::audience
