@@ -59,10 +59,12 @@ void AddAdminRoutes(const ApiContext* ctx, server::Router* router) {
     uint64_t logged = ctx->log->last_seq();
     uint64_t processed = ctx->processor->processed_seq();
     std::string error = ctx->processor->last_error();
+    if (error.empty()) error = ctx->engine->last_error();
     json out = {{"status", error.empty() ? "ok" : "degraded"},
                 {"log_seq", logged},
                 {"processed_seq", processed},
-                {"lag_events", logged - std::min(logged, processed)}};
+                {"lag_events", logged - std::min(logged, processed)},
+                {"audience_applied_seq", ctx->engine->applied_seq()}};
     if (!error.empty()) out["error"] = error;
     respond(Response{.status = error.empty() ? 200 : 503, .body = out.dump()});
   });

@@ -11,6 +11,8 @@
 #include "pipeline/processor.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "api/background.h"
+#include "audience/engine.h"
 #include "sources/source_registry.h"
 
 namespace tessera::api {
@@ -21,6 +23,9 @@ struct ApiContext {
   eventlog::EventLog* log = nullptr;
   pipeline::Processor* processor = nullptr;
   sources::SourceRegistry* sources = nullptr;
+  audience::Catalog* catalog = nullptr;
+  audience::Engine* engine = nullptr;
+  Background* background = nullptr;  // slow read-only work (previews)
   const Clock* clock = &Clock::System();
   std::string admin_token;
   ingest::IngestLimits limits;
@@ -31,6 +36,7 @@ struct ApiContext {
 void AddIngestRoutes(const ApiContext* ctx, server::Router* router);
 void AddAdminRoutes(const ApiContext* ctx, server::Router* router);
 void AddProfileRoutes(const ApiContext* ctx, server::Router* router);
+void AddAudienceRoutes(const ApiContext* ctx, server::Router* router);
 
 // Admin auth: "Authorization: Bearer <admin token>". Unauthenticated when missing or wrong,
 // PermissionDenied when the caller presented a write key (write keys can only write).

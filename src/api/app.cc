@@ -73,6 +73,22 @@ void App::RegisterGauges() {
   gauges_.push_back(r.AddCallbackGauge(
       "tessera_pipeline_merges", "Profile merges since start.",
       [processor] { return static_cast<double>(processor->merges()); }));
+  audience::Engine* engine = engine_.get();
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_audience_applied_seq", "Last event log position the audience engine applied.",
+      [engine] { return static_cast<double>(engine->applied_seq()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_audience_transitions", "Audience entries and exits since start.",
+      [engine] { return static_cast<double>(engine->transitions()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_audience_evaluations", "Profiles evaluated by the audience engine since start.",
+      [engine] { return static_cast<double>(engine->evaluations()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_audience_timers_fired", "Durable audience timers fired since start.",
+      [engine] { return static_cast<double>(engine->timers_fired()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_audience_outbox", "Audience events waiting to be appended to the log.",
+      [engine] { return static_cast<double>(engine->outbox_pending()); }));
   gauges_.push_back(r.AddCallbackGauge("tessera_store_live_bytes", "On-disk size of the store.",
                                        [store] { return static_cast<double>(store->Stats().live_bytes); }));
   gauges_.push_back(r.AddCallbackGauge(
@@ -102,17 +118,27 @@ Status App::Start() {
   TESSERA_RETURN_IF_ERROR(sources_->Load());
   processor_ = std::make_unique<pipeline::Processor>(store_.get(), log_.get(), options_.identity);
   TESSERA_RETURN_IF_ERROR(processor_->Start());
+  catalog_ = std::make_unique<audience::Catalog>(store_.get());
+  TESSERA_RETURN_IF_ERROR(catalog_->Load());
+  engine_ = std::make_unique<audience::Engine>(store_.get(), log_.get(), processor_.get(),
+                                               sources_.get(), catalog_.get(), options_.identity);
+  TESSERA_RETURN_IF_ERROR(engine_->Start());
+  background_ = std::make_unique<Background>();
 
   ctx_.store = store_.get();
   ctx_.log = log_.get();
   ctx_.processor = processor_.get();
   ctx_.sources = sources_.get();
+  ctx_.catalog = catalog_.get();
+  ctx_.engine = engine_.get();
+  ctx_.background = background_.get();
   ctx_.limits = options_.limits;
   ctx_.identifiers = options_.identifiers;
   server::Router router;
   AddIngestRoutes(&ctx_, &router);
   AddAdminRoutes(&ctx_, &router);
   AddProfileRoutes(&ctx_, &router);
+  AddAudienceRoutes(&ctx_, &router);
   RegisterGauges();
 
   server::ServerOptions so;
@@ -135,6 +161,8 @@ void App::Stop() {
   // Stop taking requests, stop deriving (what is logged but not yet applied is applied at the
   // next start), then let acknowledged appends finish.
   if (server_) server_->Stop();
+  background_.reset();  // finishes queued previews
+  if (engine_) engine_->Stop();
   if (processor_) processor_->Stop();
   if (log_) log_->Close();
   gauges_.clear();

@@ -51,6 +51,7 @@ class App {
   eventlog::EventLog* log() const { return log_.get(); }
   pipeline::Processor* processor() const { return processor_.get(); }
   sources::SourceRegistry* sources() const { return sources_.get(); }
+  audience::Engine* engine() const { return engine_.get(); }
 
  private:
   Status LoadAdminToken();
@@ -61,6 +62,9 @@ class App {
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<sources::SourceRegistry> sources_;
   std::unique_ptr<pipeline::Processor> processor_;
+  std::unique_ptr<audience::Catalog> catalog_;
+  std::unique_ptr<audience::Engine> engine_;
+  std::unique_ptr<Background> background_;
   ApiContext ctx_;
   std::unique_ptr<server::HttpServer> server_;
   std::vector<server::CallbackGaugeHandle> gauges_;

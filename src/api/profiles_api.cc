@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "audience/state.h"
 #include "identity/identity_graph.h"
 #include "profile/profile.h"
 
@@ -83,6 +84,15 @@ Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
     traits[name] = ParseStored(t.json);
     provenance[name] = {
         {"source", t.source_id}, {"message_id", t.message_id}, {"at", FormatIso8601(t.at)}};
+  }
+  // Computed traits are traits too (they win over a sent trait of the same name).
+  TESSERA_ASSIGN_OR_RETURN(auto values, audience::state::ReadValues(ctx.store, node.tessera_id));
+  auto snap = ctx.catalog->snapshot();
+  for (const auto& [def_id, value] : values) {
+    const audience::Compiled* c = snap->Find(def_id);
+    if (!c) continue;  // deleted; its values are being removed
+    traits[c->def.name] = value;
+    provenance[c->def.name] = {{"source", "computed_trait"}, {"computed_trait", def_id}};
   }
   out["traits"] = traits;
   out["trait_provenance"] = provenance;
@@ -178,11 +188,45 @@ void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
   respond(Response{.body = out.dump(-1, ' ', false, json::error_handler_t::replace)});
 }
 
+void GetAudiences(const ApiContext& ctx, Request&& req, Respond respond) {
+  auto node = Resolve(ctx, req.path_params[0]);
+  if (!node.ok()) return respond(server::StatusResponse(node.status()));
+  auto memberships = audience::state::ReadMemberships(ctx.store, node->tessera_id);
+  if (!memberships.ok()) return respond(server::StatusResponse(memberships.status()));
+  // History of every profile folded into this one too, in time order.
+  std::vector<json> history;
+  for (const auto& fragment : node->fragments) {
+    auto h = audience::state::ReadHistory(ctx.store, fragment);
+    if (!h.ok()) return respond(server::StatusResponse(h.status()));
+    for (auto& entry : *h) {
+      entry["tessera_id"] = fragment;
+      history.push_back(std::move(entry));
+    }
+  }
+  std::stable_sort(history.begin(), history.end(), [](const json& a, const json& b) {
+    return a.value("at", "") < b.value("at", "");
+  });
+  auto snap = ctx.catalog->snapshot();
+  json audiences = json::array();
+  for (const auto& m : *memberships) {
+    const audience::Compiled* c = snap->Find(m.def_id);
+    if (!c || !m.membership.member) continue;
+    audiences.push_back({{"id", m.def_id},
+                         {"name", c->def.name},
+                         {"version", m.membership.version},
+                         {"entered_at", FormatIso8601(m.membership.entered_at)}});
+  }
+  json out = {{"tessera_id", node->tessera_id}, {"audiences", audiences}};
+  out["history"] = history;
+  respond(Response{.body = out.dump(-1, ' ', false, json::error_handler_t::replace)});
+}
+
 }  // namespace
 
 void AddProfileRoutes(const ApiContext* ctx, server::Router* router) {
   router->Add("GET", "/v1/profiles/{id}", AdminOnly(ctx, GetProfile));
   router->Add("GET", "/v1/profiles/{id}/events", AdminOnly(ctx, GetEvents));
+  router->Add("GET", "/v1/profiles/{id}/audiences", AdminOnly(ctx, GetAudiences));
 }
 
 }  // namespace tessera::api

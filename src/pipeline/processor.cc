@@ -33,7 +33,8 @@ Status Processor::ResetDerivedState(storage::Store* store) {
   storage::WriteBatch mark;
   mark.Put(Space::kMeta, kResetMarkerKey, "1");
   TESSERA_RETURN_IF_ERROR(store->Write(mark, {.sync = true}));
-  for (Space space : {Space::kIdentity, Space::kProfiles, Space::kTimeline}) {
+  for (Space space :
+       {Space::kIdentity, Space::kProfiles, Space::kTimeline, Space::kAudiences}) {
     TESSERA_RETURN_IF_ERROR(storage::ClearSpace(store, space));
   }
   storage::WriteBatch done;

@@ -42,7 +42,8 @@ class Processor {
   // the worker runs).
   Status CatchUp();
 
-  // Forgets everything derived from the log (identity graph, profiles, timelines, cursor), so
+  // Forgets everything derived from the log (identity graph, profiles, timelines, the audience
+  // engine's state, cursor), so
   // that CatchUp() or Start() rebuilds it from the log. Offline only: nothing may be running.
   // Crash-safe: if cut short, the next Start() or CatchUp() completes it first.
   static Status ResetDerivedState(storage::Store* store);
