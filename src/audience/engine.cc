@@ -43,16 +43,23 @@ Status Engine::LoadState() {
   if (s.ok()) {
     if (v.size() != 8) return Status::Corruption("audience cursor of unexpected size");
     cursor_ = DecodeFixed64BE(v.data());
-  } else if (s.code() == StatusCode::kNotFound) {
-    cursor_ = 0;
-  } else {
+  } else if (s.code() != StatusCode::kNotFound) {
     return s;
   }
+  const bool fresh = s.code() == StatusCode::kNotFound;
   states_.clear();
   auto it = store_->NewIterator(Space::kAudiences);
   for (it->Seek("s"); it->Valid() && HasPrefix(it->key(), "s"); it->Next()) {
     TESSERA_ASSIGN_OR_RETURN(state::DefinitionState st, state::DecodeDefinitionState(it->value()));
     states_[std::string(it->key().substr(1))] = std::move(st);
+  }
+  if (fresh) {
+    // No state at all (a new node, or after `tessera rebuild`): every definition is backfilled
+    // over the profiles as they are, which covers the history already processed, so only what
+    // the pipeline applies from here on needs the live path. (The cursor and the states are
+    // written in one batch, so states without a cursor cannot happen.)
+    if (!states_.empty()) return Status::Corruption("audience state without a cursor");
+    cursor_ = processor_->processed_seq();
   }
   // The outbox continues after its last entry; whatever is in it is appended again.
   outbox_.set_next(1);

@@ -10,5 +10,6 @@ void AddServeCommand(CLI::App* app);
 void AddImportCommand(CLI::App* app);
 void AddRebuildCommand(CLI::App* app);
 void AddLinkCommand(CLI::App* app);
+void AddAudienceCommand(CLI::App* app);
 
 }  // namespace tessera::cli

@@ -1,4 +1,4 @@
-// The `tessera` command: serve, import, rebuild, link. Each subcommand lives in its own file.
+// The `tessera` command: serve, import, rebuild, link, audience. Each subcommand lives in its own file.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddImportCommand(&app);
   tessera::cli::AddRebuildCommand(&app);
   tessera::cli::AddLinkCommand(&app);
+  tessera::cli::AddAudienceCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
