@@ -280,6 +280,9 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
     if (pid.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(pid.status());
     Touched t = TouchedBy(snap, e);
+    // A profile's first event: every definition gets its first answer, including those true of
+    // an empty history (`not performed X`, a count of 0) that no event of theirs will touch.
+    if (*pid == identity::IdentityGraph::NewTesseraId(e.seq)) t.all = true;
     TESSERA_ASSIGN_OR_RETURN(identity::Node node, identity::IdentityGraph::LoadLive(store_, *pid));
     for (const auto& m : node.merges) {
       if (m.seq != e.seq) continue;
