@@ -13,10 +13,6 @@ using storage::Space;
 
 namespace {
 
-bool HasPrefix(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // Top-level keys of a JSON object text (ingest stored it, so it is an object).
 std::vector<std::string> Keys(const std::string& object_json) {
   std::vector<std::string> out;
@@ -49,7 +45,7 @@ Status Engine::LoadState() {
   const bool fresh = s.code() == StatusCode::kNotFound;
   states_.clear();
   auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek("s"); it->Valid() && HasPrefix(it->key(), "s"); it->Next()) {
+  for (it->Seek("s"); it->Valid() && state::HasPrefix(it->key(), "s"); it->Next()) {
     TESSERA_ASSIGN_OR_RETURN(state::DefinitionState st, state::DecodeDefinitionState(it->value()));
     states_[std::string(it->key().substr(1))] = std::move(st);
   }
@@ -64,7 +60,7 @@ Status Engine::LoadState() {
   // The outbox continues after its last entry; whatever is in it is appended again.
   outbox_.set_next(1);
   uint64_t pending = 0;
-  for (it->Seek("o"); it->Valid() && HasPrefix(it->key(), "o"); it->Next()) {
+  for (it->Seek("o"); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
     if (it->key().size() != 9) return Status::Corruption("malformed outbox key");
     outbox_.set_next(DecodeFixed64BE(it->key().data() + 1) + 1);
     ++pending;
@@ -320,11 +316,11 @@ Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs n
   size_t fired = 0;
   storage::WriteBatch stale;
   auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek("t"); it->Valid() && HasPrefix(it->key(), "t") && fired < options_.max_timers;
+  for (it->Seek("t"); it->Valid() && state::HasPrefix(it->key(), "t") && fired < options_.max_timers;
        it->Next()) {
     std::string_view key = it->key();
     if (key.size() < 10) return Status::Corruption("malformed timer key");
-    TimeMs at = static_cast<TimeMs>(DecodeFixed64BE(key.data() + 1) ^ (uint64_t{1} << 63));
+    TimeMs at = state::DecodeTime(key.data() + 1);
     if (at > now) break;
     std::string_view rest = key.substr(9);
     size_t zero = rest.find('\0');
@@ -332,14 +328,7 @@ Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs n
     std::string def_id(rest.substr(0, zero)), pid(rest.substr(zero + 1));
     ++fired;
     auto [entry, fresh] = due.try_emplace(pid, snap);
-    bool known = false;
-    for (size_t i = 0; i < snap.computed.size(); ++i) {
-      if (snap.computed[i].def.id == def_id) entry->second.computed[i] = known = true;
-    }
-    for (size_t i = 0; i < snap.audiences.size(); ++i) {
-      if (snap.audiences[i].def.id == def_id) entry->second.audiences[i] = known = true;
-    }
-    if (!known) {  // a definition deleted since: its teardown removes the rest
+    if (!entry->second.Add(snap, def_id)) {  // a definition deleted since: its teardown removes the rest
       stale.Delete(Space::kAudiences, std::string(key));
       stale.Delete(Space::kAudiences, state::TimerIndexKey(def_id, pid));
     }
@@ -365,14 +354,7 @@ Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now
   for (auto& [id, st] : states_) {
     if (!st.backfilling) continue;
     Touched t(snap);
-    bool known = false;
-    for (size_t i = 0; i < snap.computed.size(); ++i) {
-      if (snap.computed[i].def.id == id) t.computed[i] = known = true;
-    }
-    for (size_t i = 0; i < snap.audiences.size(); ++i) {
-      if (snap.audiences[i].def.id == id) t.audiences[i] = known = true;
-    }
-    if (!known) continue;  // deleted; SyncDefinitions tears it down
+    if (!t.Add(snap, id)) continue;  // deleted; SyncDefinitions tears it down
     *did_work = true;
     auto it = store_->NewIterator(Space::kProfiles);
     std::string start = "p" + st.backfill_after;
@@ -411,7 +393,7 @@ Status Engine::AppendOutbox() {
   std::vector<std::string> keys;
   size_t bytes = 0;
   auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek(state::OutboxKey(from)); it->Valid() && HasPrefix(it->key(), "o"); it->Next()) {
+  for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
     TESSERA_ASSIGN_OR_RETURN(Event e, DecodeEvent(it->value()));
     bytes += e.json.size();
     events.push_back(std::move(e));

@@ -10,10 +10,6 @@ using storage::Space;
 
 namespace {
 
-bool HasPrefix(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::string EnteredValue(TimeMs at) {
   std::string out;
   PutVarsint64(&out, at);
@@ -58,6 +54,17 @@ void Touched::Merge(const Touched& other) {
   for (size_t i = 0; i < audiences.size() && i < other.audiences.size(); ++i) {
     audiences[i] = audiences[i] || other.audiences[i];
   }
+}
+
+bool Touched::Add(const Snapshot& snap, std::string_view def_id) {
+  bool known = false;
+  for (size_t i = 0; i < snap.computed.size(); ++i) {
+    if (snap.computed[i].def.id == def_id) computed[i] = known = true;
+  }
+  for (size_t i = 0; i < snap.audiences.size(); ++i) {
+    if (snap.audiences[i].def.id == def_id) audiences[i] = known = true;
+  }
+  return known;
 }
 
 void Outbox::Stage(const Event& event, storage::StagedWrites* staged) {
@@ -130,13 +137,13 @@ Status ProfileEvaluator::SetTimer(const std::string& def_id, const std::string& 
   std::optional<TimeMs> current;
   if (s.ok()) {
     if (old.size() != 8) return Status::Corruption("malformed timer index");
-    current = static_cast<TimeMs>(DecodeFixed64BE(old.data()) ^ (uint64_t{1} << 63));
+    current = state::DecodeTime(old.data());
   }
   if (current == at) return Status::Ok();
   if (current) staged_->Delete(Space::kAudiences, state::TimerKey(*current, def_id, tessera_id));
   if (at) {
     std::string v;
-    PutFixed64BE(&v, static_cast<uint64_t>(*at) ^ (uint64_t{1} << 63));
+    state::PutTime(&v, *at);
     staged_->Put(Space::kAudiences, index_key, v);
     staged_->Put(Space::kAudiences, state::TimerKey(*at, def_id, tessera_id), "");
   } else {
@@ -323,7 +330,7 @@ Result<bool> ProfileEvaluator::TearDown(const std::string& def_id, const std::st
     prefix += def_id;
     prefix += '\0';
     auto it = store->NewIterator(Space::kAudiences);
-    for (it->Seek(prefix); it->Valid() && HasPrefix(it->key(), prefix); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && state::HasPrefix(it->key(), prefix); it->Next()) {
       if (budget-- == 0) return false;
       std::string pid(it->key().substr(prefix.size()));
       std::string ignored;

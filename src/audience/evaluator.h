@@ -36,6 +36,8 @@ struct Touched {
       : computed(snap.computed.size()), audiences(snap.audiences.size()) {}
   bool any() const;
   void Merge(const Touched& other);
+  // Marks the definition with this id; false if the snapshot has none.
+  bool Add(const Snapshot& snap, std::string_view def_id);
 };
 
 // Stages outbox entries: events that the engine appends to the log after committing.

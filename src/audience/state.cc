@@ -18,12 +18,19 @@ std::string Join(char tag, std::string_view a, std::string_view b) {
   return key;
 }
 
-uint64_t Biased(TimeMs at) { return static_cast<uint64_t>(at) ^ (uint64_t{1} << 63); }
+}  // namespace
+
+void PutTime(std::string* dst, TimeMs at) {
+  PutFixed64BE(dst, static_cast<uint64_t>(at) ^ (uint64_t{1} << 63));
+}
+
+TimeMs DecodeTime(const char* p) {
+  return static_cast<TimeMs>(DecodeFixed64BE(p) ^ (uint64_t{1} << 63));
+}
 
 bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
-}  // namespace
 
 std::string EncodeMembership(const Membership& m) {
   std::string out;
@@ -93,7 +100,7 @@ std::string HistoryPrefix(std::string_view tessera_id) {
 std::string HistoryKey(std::string_view tessera_id, TimeMs at, std::string_view def_id,
                        uint64_t n) {
   std::string key = HistoryPrefix(tessera_id);
-  PutFixed64BE(&key, Biased(at));
+  PutTime(&key, at);
   key += def_id;
   key += '\0';
   PutFixed64BE(&key, n);
@@ -107,7 +114,7 @@ std::string ValueByDefKey(std::string_view def_id, std::string_view tessera_id) 
 }
 std::string TimerKey(TimeMs at, std::string_view def_id, std::string_view tessera_id) {
   std::string key = "t";
-  PutFixed64BE(&key, Biased(at));
+  PutTime(&key, at);
   key += def_id;
   key += '\0';
   key += tessera_id;

@@ -52,6 +52,10 @@ std::string EncodeDefinitionState(const DefinitionState& s);
 Result<DefinitionState> DecodeDefinitionState(std::string_view bytes);
 
 inline constexpr std::string_view kCursorKey = "cursor";
+// A time as 8 bytes whose byte order is time order (negative times first).
+void PutTime(std::string* dst, TimeMs at);
+TimeMs DecodeTime(const char* p);
+bool HasPrefix(std::string_view s, std::string_view prefix);
 std::string MembershipKey(std::string_view tessera_id, std::string_view def_id);
 std::string MemberKey(std::string_view def_id, std::string_view tessera_id);
 std::string HistoryPrefix(std::string_view tessera_id);
