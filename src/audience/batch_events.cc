@@ -74,7 +74,11 @@ std::optional<double> NumberOf(const Column& column, size_t row) {
 }
 
 AggregateValue Int(int64_t v) { return {AggregateValue::Kind::kInt, v, 0, 0}; }
-AggregateValue Float(double v) { return {AggregateValue::Kind::kFloat, 0, v, 0}; }
+// A non-finite result (a sum that overflowed) is no value, as in the reference.
+AggregateValue Float(double v) {
+  if (!std::isfinite(v)) return {};
+  return {AggregateValue::Kind::kFloat, 0, v, 0};
+}
 AggregateValue Row(size_t row) { return {AggregateValue::Kind::kRow, 0, 0, row}; }
 
 // sum/avg/min/max/first/last/most_frequent/distinct_count over rows, in order of addition.

@@ -218,6 +218,20 @@ TEST(Batch, SumsInOrderOfAddition) {
   EXPECT_EQ(Eval("sum of properties.x over \"A\" = 0", {p}), (std::vector<bool>{1}));
 }
 
+TEST(Batch, OverflowingSumsHaveNoValue) {
+  // 1e308 + 1.79e308 overflows to +inf before -1e308 is added: no value, as in the reference.
+  ProfileView p = WithEvents({Ev("A", kNow - 3 * kHour, {{"x", 1e308}}),
+                              Ev("A", kNow - 2 * kHour, {{"x", 1.7976931348623157e308}}),
+                              Ev("A", kNow - 1 * kHour, {{"x", -1e308}})});
+  EXPECT_EQ(Aggregate1("sum of properties.x over \"A\"", p), "none");
+  EXPECT_EQ(Aggregate1("avg of properties.x over \"A\"", p), "none");
+  EXPECT_EQ(Aggregate1("sum of properties.x over \"A\" in last 90 minutes", p),
+            json(-1e308).dump());
+  EXPECT_EQ(Eval("sum of properties.x over \"A\" missing", {p}), (std::vector<bool>{1}));
+  EXPECT_EQ(Eval("sum of properties.x over \"A\" > 1000", {p}), (std::vector<bool>{0}));
+  EXPECT_EQ(Eval("not avg of properties.x over \"A\" exists", {p}), (std::vector<bool>{1}));
+}
+
 TEST(Batch, ValuesAndTies) {
   ProfileView p =
       WithEvents({Ev("A", kNow - kHour, {{"v", 1}}), Ev("A", kNow - kHour, {{"v", 1.0}}),

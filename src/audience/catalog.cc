@@ -40,6 +40,25 @@ Status CheckName(DefinitionKind kind, const std::string& name) {
   }
   return Status::Ok();
 }
+
+// Conflict while another audience reads `d`: an audience by name or id, a computed trait by
+// the trait key it writes. Deleting or renaming either would change that audience's meaning
+// underneath it (a computed trait's readers would silently see the sent trait, or nothing).
+Status CheckUnread(const std::map<std::string, Definition>& defs, const Definition& d) {
+  const bool audience = d.kind == DefinitionKind::kAudience;
+  for (const auto& [other_id, other] : defs) {
+    if (other.kind != DefinitionKind::kAudience || other_id == d.id) continue;
+    ConditionDeps deps = Dependencies(*other.condition);
+    bool reads = audience ? deps.audiences.count(d.id) || deps.audiences.count(d.name)
+                          : deps.traits.count(d.name) > 0;
+    if (reads) {
+      return Status::Conflict("audience \"" + other.name + "\" reads " +
+                              (audience ? "\"" : "trait \"") + d.name +
+                              "\"; change or delete it first");
+    }
+  }
+  return Status::Ok();
+}
 }  // namespace
 
 std::string_view DefinitionKindName(DefinitionKind kind) {
@@ -249,6 +268,11 @@ Result<Definition> Catalog::Update(std::string_view id, DefinitionInput input, T
   storage::WriteBatch batch;
   if (input.name && *input.name != d.name) {
     TESSERA_RETURN_IF_ERROR(CheckName(d.kind, *input.name));
+    // An audience read by name fails to compile below (an unknown reference), with its own
+    // message; a computed trait's name is the trait its readers see.
+    if (d.kind == DefinitionKind::kComputedTrait) {
+      TESSERA_RETURN_IF_ERROR(CheckUnread(defs_, d));
+    }
     std::string ignored;
     Status taken = store_->Get(Space::kDefinitions, NameKey(d.kind, *input.name), &ignored);
     if (taken.ok()) {
@@ -287,14 +311,7 @@ Status Catalog::Delete(std::string_view id) {
   auto it = defs_.find(std::string(id));
   if (it == defs_.end()) return Status::NotFound("no audience or computed trait " + std::string(id));
   const Definition& d = it->second;
-  for (const auto& [other_id, other] : defs_) {
-    if (other.kind != DefinitionKind::kAudience || other_id == d.id) continue;
-    auto refs = Dependencies(*other.condition).audiences;
-    if (refs.count(d.id) || refs.count(d.name)) {
-      return Status::Conflict("audience \"" + other.name + "\" reads \"" + d.name +
-                              "\"; change or delete it first");
-    }
-  }
+  TESSERA_RETURN_IF_ERROR(CheckUnread(defs_, d));
   storage::WriteBatch batch;
   batch.Delete(Space::kDefinitions, DefKey(d.id));
   batch.Delete(Space::kDefinitions, NameKey(d.kind, d.name));

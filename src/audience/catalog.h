@@ -75,9 +75,11 @@ class Catalog {
   // InvalidArgument for a bad name, a missing body, an unknown audience reference or a cycle;
   // AlreadyExists for a taken name.
   Result<Definition> Create(DefinitionKind kind, DefinitionInput input, TimeMs now);
-  // A new version. NotFound for an unknown id.
+  // A new version. NotFound for an unknown id; Conflict for a new name of a computed trait
+  // while an audience's condition reads a trait of its current name.
   Result<Definition> Update(std::string_view id, DefinitionInput input, TimeMs now);
-  // Conflict while another audience's condition reads this one.
+  // Conflict while an audience's condition reads this one: another audience by name or id, or,
+  // for a computed trait, a trait of its name.
   Status Delete(std::string_view id);
   // By id, or an audience by name.
   Result<Definition> Get(std::string_view id_or_name) const;

@@ -5,9 +5,11 @@
 // identity and profiles already reflect what it reads) and, for each event, re-evaluates only
 // the definitions the event can affect: those reading its event name, the trait keys it sets,
 // its identifier kinds or consent purposes (Dependencies()), and everything on both profiles of
-// a merge. Time-dependent definitions keep one durable timer per profile, at NextChange(); due
-// timers re-evaluate. A new or changed definition is backfilled over every profile, a slice at a
-// time between live work, with its progress stored. A deleted one exits all its members.
+// a merge. Time-dependent definitions keep one durable timer per profile, at NextChange() (or
+// NextAggregateChange() for a computed trait); due timers re-evaluate. Evaluating a computed
+// trait re-evaluates the audiences that read a trait of its name. A new or changed definition is
+// backfilled over every profile, a slice at a time between live work, with its progress stored.
+// A deleted one exits all its members (the catalog refuses to delete what an audience reads).
 //
 // Exactly once: the effects of a step (memberships, history, values, timers, the cursor, and
 // the Audience Entered / Exited events in an outbox) are one atomic write; afterwards the

@@ -131,6 +131,93 @@ TEST(EngineTest, ComputedTraitsAreKeptCurrentAndUsableInAudiences) {
   EXPECT_TRUE(h.Members(big.id).empty());
 }
 
+// A computed trait's name is a trait to its readers: while an audience reads it, deleting or
+// renaming it would silently change that audience, so the catalog refuses (409 over HTTP).
+// A new aggregate is a new version: its backfill re-evaluates the readers too.
+TEST(EngineTest, ComputedTraitsReadByAudiencesStayUntilTheirReadersChange) {
+  EngineHarness h;
+  std::string store = h.SourceId("store");
+  Definition spend = h.MakeComputed("spend", R"(sum of properties.total over "Order Completed")");
+  Definition big = h.MakeAudience("big", "trait spend.x missing and trait spend > 100");
+  TimeMs t0 = h.clock().NowMs();
+  h.Append({Track("u1", "Order Completed", t0, store, {{"total", 150}})});
+  h.Settle();
+  std::string u1 = h.ProfileOf({"user_id", "u1"});
+  EXPECT_EQ(h.Members(big.id), std::set<std::string>{u1});
+
+  EXPECT_EQ(h.catalog().Delete(spend.id).code(), StatusCode::kConflict);
+  auto renamed = h.catalog().Update(spend.id, {"spend_all", {}, {}, {}}, t0);
+  EXPECT_EQ(renamed.status().code(), StatusCode::kConflict);
+  auto changed = h.catalog().Update(
+      spend.id, {{}, {}, {}, *ParseAggregate(R"(sum of properties.total over "Refund")")}, t0);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  h.Settle();
+  EXPECT_EQ(h.Value(u1, spend.id), nlohmann::json(0.0));
+  EXPECT_TRUE(h.Members(big.id).empty());
+
+  // Once no audience reads it, it goes; a computed trait of a name an audience reads may come.
+  ASSERT_TRUE(h.catalog().Update(big.id, {{}, {}, *ParseCondition("trait total > 100"), {}}, t0)
+                  .ok());
+  ASSERT_TRUE(h.catalog().Update(spend.id, {"total", {}, {}, {}}, t0).ok());
+  h.Settle();
+  EXPECT_TRUE(h.Members(big.id).empty());  // total = 0
+  ASSERT_TRUE(h.catalog().Update(
+      spend.id, {{}, {}, {}, *ParseAggregate(R"(sum of properties.total over any event)")}, t0)
+                  .ok());
+  h.Settle();
+  EXPECT_EQ(h.Members(big.id), std::set<std::string>{u1});
+  EXPECT_EQ(h.catalog().Delete(spend.id).code(), StatusCode::kConflict);
+  ASSERT_TRUE(h.catalog().Delete(big.id).ok());
+  EXPECT_TRUE(h.catalog().Delete(spend.id).ok());
+}
+
+// A `where` that tests a date property against now changes the value as time passes, with no
+// window: the engine sets a timer for the instant the value changes, and readers follow.
+TEST(EngineTest, ComputedTraitsWithDatesInTheirWhereChangeWithTime) {
+  EngineHarness h;
+  std::string billing = h.SourceId("billing");
+  Definition overdue = h.MakeComputed(
+      "overdue", R"(count of "Invoice Sent" where properties.due more than 1 day ago)");
+  Definition chase = h.MakeAudience("chase", "trait overdue >= 1");
+  TimeMs t0 = h.clock().NowMs();
+  h.Append({Track("u1", "Invoice Sent", t0, billing, {{"due", FormatIso8601(t0 + 2 * kDay)}})});
+  h.Settle();
+  std::string u1 = h.ProfileOf({"user_id", "u1"});
+  EXPECT_EQ(h.Value(u1, overdue.id), nlohmann::json(0));
+  h.clock().Set(t0 + 3 * kDay - 1);
+  h.Settle();
+  EXPECT_EQ(h.Value(u1, overdue.id), nlohmann::json(0));
+  EXPECT_TRUE(h.Members(chase.id).empty());
+  h.clock().Set(t0 + 3 * kDay);
+  h.Settle();
+  EXPECT_EQ(h.Value(u1, overdue.id), nlohmann::json(1));
+  EXPECT_EQ(h.Members(chase.id), std::set<std::string>{u1});
+  auto history = state::ReadHistory(&h.store(), u1);
+  ASSERT_TRUE(history.ok() && !history->empty());
+  EXPECT_EQ(history->back()["reason"], "time");
+}
+
+// A sum that overflows has no value: nothing is stored (not JSON null), and readers see none.
+TEST(EngineTest, OverflowingSumsHaveNoValue) {
+  EngineHarness h;
+  std::string web = h.SourceId("web");
+  Definition total = h.MakeComputed("total", R"(sum of properties.x over "A")");
+  Definition none = h.MakeAudience("none", "trait total missing");
+  TimeMs t0 = h.clock().NowMs();
+  h.Append({Track("u1", "A", t0, web, {{"x", 1e308}})});
+  h.Settle();
+  std::string u1 = h.ProfileOf({"user_id", "u1"});
+  EXPECT_EQ(h.Value(u1, total.id), nlohmann::json(1e308));
+  EXPECT_TRUE(h.Members(none.id).empty());
+  h.Append({Track("u1", "A", t0 + 1, web, {{"x", 1e308}})});
+  h.Settle();
+  EXPECT_EQ(h.Value(u1, total.id), std::nullopt);
+  EXPECT_EQ(h.Members(none.id), std::set<std::string>{u1});
+  auto st = state::ReadDefinitionState(&h.store(), total.id);
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->size, 0u);
+}
+
 TEST(EngineTest, AudiencesReadingAudiencesFollowThem) {
   EngineHarness h;
   std::string web = h.SourceId("web");

@@ -93,28 +93,6 @@ Event TransitionEvent(const Transition& t) {
   return e;
 }
 
-std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& view,
-                                          TimeMs now) {
-  if (!aggregate.window) return std::nullopt;
-  const int64_t w = aggregate.window->Ms();
-  const EventFilter& f = aggregate.events;
-  std::optional<TimeMs> next;
-  auto consider = [&](TimeMs t) {
-    if (t > now && (!next || t < *next)) next = t;
-  };
-  for (const auto& e : view.events) {
-    // The `where` part is not checked: a wake-up that changes nothing is only a little work.
-    if ((f.name && e.name != *f.name) || (f.touchpoint && e.touchpoint != *f.touchpoint) ||
-        (f.source && e.source != *f.source)) {
-      continue;
-    }
-    consider(e.timestamp);  // a future-dated event entering the window
-    TimeMs leaves;
-    if (!__builtin_add_overflow(e.timestamp, w, &leaves)) consider(leaves);
-  }
-  return next;
-}
-
 state::DefinitionState& ProfileEvaluator::StateOf(const std::string& def_id) {
   return (*states_)[def_id];
 }
@@ -247,8 +225,9 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
           if (size > 0) --size;
         }
       }
-      TESSERA_RETURN_IF_ERROR(
-          SetTimer(c.def.id, pid, NextAggregateChange(*c.def.aggregate, view, now)));
+      std::optional<TimeMs> next;
+      if (c.deps.time_dependent) next = NextAggregateChange(*c.def.aggregate, view, now);
+      TESSERA_RETURN_IF_ERROR(SetTimer(c.def.id, pid, next));
     }
     if (value) {
       view.traits[c.def.name] = *value;

@@ -93,11 +93,6 @@ class ProfileEvaluator {
   std::vector<Transition>* const transitions_;
 };
 
-// The first instant after now at which a computed aggregate's value may change by time alone
-// (an event leaving or entering its window); nullopt when it cannot.
-std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& view,
-                                          TimeMs now);
-
 // The Audience Entered / Exited event for a transition (source kSystemSource, addressed by
 // tessera_id).
 Event TransitionEvent(const Transition& t);

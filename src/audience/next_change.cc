@@ -10,6 +10,8 @@
 // (first_time/last_time are event timestamps; first/last/most_frequent are property values;
 // numeric aggregates cannot be compared with durations.) So the answer is constant between
 // consecutive candidates b + d, and the first candidate after now where it differs is exact.
+// The same holds for an aggregate's value alone (a computed trait): its window and the recency
+// tests of its `where` are the only ways it reads `now`.
 #include <algorithm>
 
 #include "audience/internal.h"
@@ -22,6 +24,10 @@ class Candidates {
  public:
   void Condition(const audience::Condition& c) {
     std::visit([this](const auto& n) { Node(n); }, c.node);
+  }
+  void Aggregate(const audience::Aggregate& a) {
+    Filter(a.events);
+    Window(a.window);
   }
 
   std::set<int64_t> durations = {0};
@@ -86,15 +92,13 @@ const nlohmann::json* Lookup(const nlohmann::json& root, const Path& path) {
   return cur;
 }
 
-}  // namespace
-
-std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
-                                 const AudienceMembership& membership) {
-  if (!Dependencies(condition).time_dependent) return std::nullopt;
-  Candidates c;
-  c.Condition(condition);
+// Every b + d after now, ascending. Only events for which `relevant` holds give bases.
+template <typename Relevant>
+std::set<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now,
+                       Relevant relevant) {
   std::vector<TimeMs> bases;
   for (const EventView& e : profile.events) {
+    if (!relevant(e)) continue;
     bases.push_back(e.timestamp);
     for (const Path& path : c.property_paths) {
       if (const nlohmann::json* v = Lookup(e.properties, path)) {
@@ -114,9 +118,37 @@ std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& 
       if (!__builtin_add_overflow(b, d, &t) && t > now) times.insert(t);
     }
   }
+  return times;
+}
+
+}  // namespace
+
+std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
+                                 const AudienceMembership& membership) {
+  if (!Dependencies(condition).time_dependent) return std::nullopt;
+  Candidates c;
+  c.Condition(condition);
   bool current = EvaluateReference(condition, profile, now, membership);
-  for (TimeMs t : times) {
+  for (TimeMs t : Times(c, profile, now, [](const EventView&) { return true; })) {
     if (EvaluateReference(condition, profile, t, membership) != current) return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& profile,
+                                          TimeMs now) {
+  if (!Dependencies(aggregate).time_dependent) return std::nullopt;
+  Candidates c;
+  c.Aggregate(aggregate);
+  // Events of other names, touchpoints or sources never count, whatever the time.
+  const EventFilter& f = aggregate.events;
+  auto relevant = [&f](const EventView& e) {
+    return (!f.name || e.name == *f.name) && (!f.touchpoint || e.touchpoint == *f.touchpoint) &&
+           (!f.source || e.source == *f.source);
+  };
+  std::optional<nlohmann::json> current = EvaluateAggregateReference(aggregate, profile, now);
+  for (TimeMs t : Times(c, profile, now, relevant)) {
+    if (EvaluateAggregateReference(aggregate, profile, t) != current) return t;
   }
   return std::nullopt;
 }

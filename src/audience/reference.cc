@@ -187,17 +187,23 @@ class Evaluator {
     }
     double sum = 0;
     for (double n : numbers) sum += n;
+    // A sum that overflows (or any non-finite result) has no value: JSON has no infinity.
+    auto finite = [](double x) -> std::optional<json> {
+      if (!std::isfinite(x)) return std::nullopt;
+      return json(x);
+    };
     switch (a.fn) {
       case AggregateFn::kSum:
-        return json(sum);
+        return finite(sum);
       case AggregateFn::kAvg:
         if (numbers.empty()) return std::nullopt;
-        return json(sum / static_cast<double>(numbers.size()));
+        return finite(sum / static_cast<double>(numbers.size()));
       case AggregateFn::kMin:
       case AggregateFn::kMax:
         if (numbers.empty()) return std::nullopt;
-        return json(a.fn == AggregateFn::kMin ? *std::min_element(numbers.begin(), numbers.end())
-                                              : *std::max_element(numbers.begin(), numbers.end()));
+        return finite(a.fn == AggregateFn::kMin
+                          ? *std::min_element(numbers.begin(), numbers.end())
+                          : *std::max_element(numbers.begin(), numbers.end()));
       case AggregateFn::kFirst:
       case AggregateFn::kLast: {
         // Earliest (latest) event; equal timestamps: the smallest (largest) value key.

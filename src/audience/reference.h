@@ -64,7 +64,8 @@ bool EvaluateReference(const Condition& condition, const ProfileView& profile, T
                        const AudienceMembership& membership);
 
 // The aggregate's value at time now, or nullopt when it has none (avg/min/max/first/last/
-// most_frequent/first_time/last_time over no values). count and distinct_count are integers,
+// most_frequent/first_time/last_time over no values, and a sum/avg/min/max that is not finite,
+// as when a sum overflows: JSON has no infinity). count and distinct_count are integers,
 // sum/avg/min/max doubles, first/last/most_frequent the property value as found (any JSON),
 // first_time/last_time epoch ms. This is what a
 // computed trait built on the aggregate holds.
@@ -78,5 +79,12 @@ std::optional<nlohmann::json> EvaluateAggregateReference(const Aggregate& aggreg
 // should re-evaluate the profile.
 std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
                                  const AudienceMembership& membership);
+
+// The same for an aggregate's value (a computed trait's): the earliest time after now at which
+// EvaluateAggregateReference's answer differs with no new data, as an event enters or leaves the
+// window or a date its `where` tests crosses a `within last` / `more than ... ago` threshold.
+// nullopt when it never changes.
+std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& profile,
+                                          TimeMs now);
 
 }  // namespace tessera::audience

@@ -261,6 +261,36 @@ TEST(Reference, Aggregates) {
   EXPECT_TRUE(Eval("first time performed \"Order Completed\" < date \"2024-04-01\"", p));
 }
 
+// A sum that overflows to infinity has no value (JSON has none for it), like an average over no
+// numbers: a computed trait built on it has none, and only `missing` is true of it.
+TEST(Reference, NonFiniteAggregatesHaveNoValue) {
+  ProfileView p;
+  p.events = {Ev("A", kNow - 3 * kHour, {{"x", 1e308}}),
+              Ev("A", kNow - 2 * kHour, {{"x", 1.7976931348623157e308}}),
+              Ev("A", kNow - 1 * kHour, {{"x", -1e308}}), Ev("B", kNow - kHour, {{"x", -1e308}}),
+              Ev("B", kNow - kHour, {{"x", -1e308}})};
+  auto value = [&p](std::string_view text) {
+    Result<Aggregate> a = ParseAggregate(text);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    std::optional<json> v = EvaluateAggregateReference(*a, p, kNow);
+    return v ? v->dump() : std::string("absent");
+  };
+  // In order of addition: 1e308 + 1.79e308 is already +inf, and -1e308 does not bring it back.
+  EXPECT_EQ(value("sum of properties.x over \"A\""), "absent");
+  EXPECT_EQ(value("avg of properties.x over \"A\""), "absent");
+  EXPECT_EQ(value("sum of properties.x over \"B\""), "absent");  // -inf
+  EXPECT_EQ(value("sum of properties.x over \"A\" in last 90 minutes"), json(-1e308).dump());
+  EXPECT_EQ(value("max of properties.x over \"A\""), json(1.7976931348623157e308).dump());
+  EXPECT_EQ(value("count of \"A\""), "3");
+
+  EXPECT_TRUE(Eval("sum of properties.x over \"A\" missing", p));
+  EXPECT_FALSE(Eval("sum of properties.x over \"A\" exists", p));
+  EXPECT_FALSE(Eval("sum of properties.x over \"A\" > 1000", p));
+  EXPECT_FALSE(Eval("sum of properties.x over \"A\" <= 1000", p));
+  EXPECT_FALSE(Eval("avg of properties.x over \"B\" < 0", p));
+  EXPECT_TRUE(Eval("not sum of properties.x over \"B\" < 0", p));
+}
+
 TEST(Reference, AggregateTies) {
   ProfileView p;
   p.events = {Ev("E", 1000, {{"v", "b"}}), Ev("E", 1000, {{"v", "a"}}),
