@@ -8,7 +8,11 @@
 //      ||); fsync and synchronous_commit on.
 //   C. Profile lookups by user_id at a fixed rate (open loop over 32 connections, latency from
 //      the scheduled time) while ingest runs at a fixed background rate.
+// With --audiences/--computed-traits, those definitions (live_definitions.h) are created first,
+// and "caught up" also waits for the audience engine (bench/run_audience_live_bench.sh).
 #include <libpq-fe.h>
+
+#include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -20,6 +24,7 @@
 #include <thread>
 
 #include "bench/http_client.h"
+#include "bench/live_definitions.h"
 #include "bench/workload.h"
 
 namespace tessera::bench {
@@ -41,6 +46,8 @@ struct Flags {
   double background_rate = 20000;  // events/s of ingest during the lookup phase
   int server_pid = 0;
   uint64_t customers = 1'000'000;
+  int audiences = 0;
+  int computed_traits = 0;
 };
 
 double Percentile(std::vector<double> v, double p) {
@@ -131,7 +138,10 @@ bool WaitProcessed(const Flags& f, double* seconds) {
         size_t p = body.find(key);
         return p == std::string::npos ? 0ULL : std::stoull(body.substr(p + std::strlen(key) + 1));
       };
-      if (num("\"processed_seq\"") >= num("\"log_seq\"")) {
+      // The audience engine appends Audience Entered/Exited events to the log, which the
+      // pipeline then processes and the engine reads: done when all three agree.
+      uint64_t logged = num("\"log_seq\"");
+      if (num("\"processed_seq\"") >= logged && num("\"audience_applied_seq\"") >= logged) {
         *seconds = std::chrono::duration<double>(Clock::now() - start).count();
         return true;
       }
@@ -261,6 +271,66 @@ void RunLookups(const Flags& f, const Workload& w) {
               static_cast<size_t>(not_ok), static_cast<double>(bg_sent * w.batch_messages) / f.lookup_seconds);
 }
 
+// Creates the live-cost definitions through the API; exits on any refusal.
+void CreateDefinitions(const Flags& f) {
+  HttpClient client(f.host, f.port);
+  const std::string bearer = "Bearer " + f.admin_token;
+  for (const Definition& d : LiveDefinitions(f.audiences, f.computed_traits)) {
+    nlohmann::json body = {{"name", d.name}, {d.computed_trait ? "aggregate" : "condition", d.text}};
+    std::string answer;
+    int status = client.Send(http::verb::post,
+                             d.computed_trait ? "/v1/computed-traits" : "/v1/audiences",
+                             body.dump(), bearer, &answer);
+    if (status != 201) {
+      std::fprintf(stderr, "creating %s (%s): %d %s\n", d.name.c_str(), d.text.c_str(), status,
+                   answer.c_str());
+      std::exit(1);
+    }
+  }
+  std::printf("definitions: %d audiences, %d computed traits\n", f.audiences, f.computed_traits);
+}
+
+// After ingest: the time to backfill one more audience over every profile (POST with ?wait=0,
+// then GET until ready), and to preview it.
+void TimeBackfillAndPreview(const Flags& f) {
+  HttpClient client(f.host, f.port);
+  const std::string bearer = "Bearer " + f.admin_token;
+  const std::string condition =
+      "trait plan = \"pro\" and performed \"Order Completed\" at least 2 times in last 30 days";
+  nlohmann::json body = {{"name", "backfill_probe"}, {"condition", condition}};
+  std::string answer;
+  auto t0 = Clock::now();
+  int status = client.Send(http::verb::post, "/v1/audiences?wait=0", body.dump(), bearer, &answer);
+  if (status != 201 && status != 202) {
+    std::fprintf(stderr, "creating the backfill probe: %d %s\n", status, answer.c_str());
+    return;
+  }
+  const std::string id = nlohmann::json::parse(answer).value("id", "");
+  nlohmann::json state;
+  for (;;) {
+    if (client.Send(http::verb::get, "/v1/audiences/" + id, "", bearer, &answer) != 200) return;
+    state = nlohmann::json::parse(answer);
+    if (state.value("status", "") == "ready") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double backfill = std::chrono::duration<double>(Clock::now() - t0).count();
+  uint64_t profiles = state["backfill"].value("profiles_evaluated", uint64_t{0});
+  std::printf("%-28s %10.2f s for %llu profiles (%.0f profiles/s), size %llu\n", "backfill one audience",
+              backfill, static_cast<unsigned long long>(profiles),
+              static_cast<double>(profiles) / backfill,
+              static_cast<unsigned long long>(state.value("size", uint64_t{0})));
+  t0 = Clock::now();
+  status = client.Send(http::verb::post, "/v1/audiences/preview",
+                       nlohmann::json{{"condition", condition}}.dump(), bearer, &answer);
+  double preview = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (status != 200) {
+    std::fprintf(stderr, "preview: %d %s\n", status, answer.c_str());
+    return;
+  }
+  std::printf("%-28s %10.2f s (size %llu)\n", "preview the same condition", preview,
+              static_cast<unsigned long long>(nlohmann::json::parse(answer).value("size", uint64_t{0})));
+}
+
 int Main(int argc, char** argv) {
   Flags f;
   CLI::App app{"Tessera ingest and lookup benchmark"};
@@ -276,7 +346,10 @@ int Main(int argc, char** argv) {
   app.add_option("--lookup-seconds", f.lookup_seconds);
   app.add_option("--background-rate", f.background_rate);
   app.add_option("--server-pid", f.server_pid);
+  app.add_option("--audiences", f.audiences, "active audiences during ingest");
+  app.add_option("--computed-traits", f.computed_traits, "computed traits during ingest");
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
 
   Workload w;
   w.customers = f.customers;
@@ -291,15 +364,17 @@ int Main(int argc, char** argv) {
               static_cast<unsigned long long>(w.customers),
               std::chrono::duration<double>(Clock::now() - t0).count());
 
+  if (f.audiences > 0 || f.computed_traits > 0) CreateDefinitions(f);
   RunResult tessera = RunTessera(f, batches, w.batch_messages);
   Report("tessera ingest (durable)", tessera);
   double catch_up = 0;
   if (WaitProcessed(f, &catch_up)) {
-    std::printf("%-28s %10.1f s after the last ack (%.0f events/s end to end incl. profiles)\n",
+    std::printf("%-28s %10.1f s after the last ack (%.0f events/s end to end incl. profiles and audiences)\n",
                 "profiles caught up", catch_up,
                 static_cast<double>(tessera.events) / (tessera.seconds + catch_up));
   }
   if (f.server_pid) std::printf("%-28s %10ld MiB\n", "tessera RSS", RssKb(f.server_pid) / 1024);
+  if (f.audiences > 0) TimeBackfillAndPreview(f);
   if (!f.pg.empty()) {
     RunResult pg = RunPostgres(f, batches, w.batch_messages);
     Report("postgresql (same work)", pg);

@@ -13,6 +13,7 @@
 #include "server/metrics.h"
 #include "api/background.h"
 #include "audience/engine.h"
+#include "linkage/engine.h"
 #include "sources/source_registry.h"
 
 namespace tessera::api {
@@ -25,6 +26,7 @@ struct ApiContext {
   sources::SourceRegistry* sources = nullptr;
   audience::Catalog* catalog = nullptr;
   audience::Engine* engine = nullptr;
+  linkage::Engine* linkage = nullptr;
   Background* background = nullptr;  // slow read-only work (previews)
   const Clock* clock = &Clock::System();
   std::string admin_token;
@@ -37,6 +39,11 @@ void AddIngestRoutes(const ApiContext* ctx, server::Router* router);
 void AddAdminRoutes(const ApiContext* ctx, server::Router* router);
 void AddProfileRoutes(const ApiContext* ctx, server::Router* router);
 void AddAudienceRoutes(const ApiContext* ctx, server::Router* router);
+void AddLinkageRoutes(const ApiContext* ctx, server::Router* router);
+
+// The live identity node of a profile reference "kind:value" (normalised as ingest does;
+// tessera_id:... included). InvalidArgument for a malformed reference, NotFound naming it.
+Result<identity::Node> ResolveProfile(const ApiContext& ctx, std::string_view ref);
 
 // Admin auth: "Authorization: Bearer <admin token>". Unauthenticated when missing or wrong,
 // PermissionDenied when the caller presented a write key (write keys can only write).

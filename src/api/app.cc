@@ -89,6 +89,19 @@ void App::RegisterGauges() {
   gauges_.push_back(r.AddCallbackGauge(
       "tessera_audience_outbox", "Audience events waiting to be appended to the log.",
       [engine] { return static_cast<double>(engine->outbox_pending()); }));
+  linkage::Engine* linkage = linkage_.get();
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_linkage_applied_seq", "Last event log position the linkage engine applied.",
+      [linkage] { return static_cast<double>(linkage->applied_seq()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_linkage_links", "Linked edges the linkage engine made since start.",
+      [linkage] { return static_cast<double>(linkage->links_made()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_linkage_reviews_queued", "Review items the linkage engine queued since start.",
+      [linkage] { return static_cast<double>(linkage->reviews_queued()); }));
+  gauges_.push_back(r.AddCallbackGauge(
+      "tessera_linkage_profiles_scored", "Profiles indexed and scored since start.",
+      [linkage] { return static_cast<double>(linkage->profiles_scored()); }));
   gauges_.push_back(r.AddCallbackGauge("tessera_store_live_bytes", "On-disk size of the store.",
                                        [store] { return static_cast<double>(store->Stats().live_bytes); }));
   gauges_.push_back(r.AddCallbackGauge(
@@ -123,6 +136,9 @@ Status App::Start() {
   engine_ = std::make_unique<audience::Engine>(store_.get(), log_.get(), processor_.get(),
                                                sources_.get(), catalog_.get(), options_.identity);
   TESSERA_RETURN_IF_ERROR(engine_->Start());
+  linkage_ = std::make_unique<linkage::Engine>(store_.get(), log_.get(), processor_.get(),
+                                               options_.identity);
+  TESSERA_RETURN_IF_ERROR(linkage_->Start());
   background_ = std::make_unique<Background>();
 
   ctx_.store = store_.get();
@@ -131,6 +147,7 @@ Status App::Start() {
   ctx_.sources = sources_.get();
   ctx_.catalog = catalog_.get();
   ctx_.engine = engine_.get();
+  ctx_.linkage = linkage_.get();
   ctx_.background = background_.get();
   ctx_.limits = options_.limits;
   ctx_.identifiers = options_.identifiers;
@@ -139,6 +156,7 @@ Status App::Start() {
   AddAdminRoutes(&ctx_, &router);
   AddProfileRoutes(&ctx_, &router);
   AddAudienceRoutes(&ctx_, &router);
+  AddLinkageRoutes(&ctx_, &router);
   RegisterGauges();
 
   server::ServerOptions so;
@@ -162,6 +180,7 @@ void App::Stop() {
   // next start), then let acknowledged appends finish.
   if (server_) server_->Stop();
   background_.reset();  // finishes queued previews
+  if (linkage_) linkage_->Stop();
   if (engine_) engine_->Stop();
   if (processor_) processor_->Stop();
   if (log_) log_->Close();

@@ -52,6 +52,7 @@ class App {
   pipeline::Processor* processor() const { return processor_.get(); }
   sources::SourceRegistry* sources() const { return sources_.get(); }
   audience::Engine* engine() const { return engine_.get(); }
+  linkage::Engine* linkage() const { return linkage_.get(); }
 
  private:
   Status LoadAdminToken();
@@ -64,6 +65,7 @@ class App {
   std::unique_ptr<pipeline::Processor> processor_;
   std::unique_ptr<audience::Catalog> catalog_;
   std::unique_ptr<audience::Engine> engine_;
+  std::unique_ptr<linkage::Engine> linkage_;
   std::unique_ptr<Background> background_;
   ApiContext ctx_;
   std::unique_ptr<server::HttpServer> server_;

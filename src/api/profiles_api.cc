@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "audience/state.h"
 #include "identity/identity_graph.h"
+#include "identity/links.h"
 #include "profile/profile.h"
 
 namespace tessera::api {
@@ -35,17 +36,6 @@ Result<Identifier> ParseProfileRef(const ApiContext& ctx, std::string_view ref) 
   return id;
 }
 
-// The live identity node for a reference; NotFound with a readable message.
-Result<identity::Node> Resolve(const ApiContext& ctx, std::string_view ref) {
-  TESSERA_ASSIGN_OR_RETURN(Identifier id, ParseProfileRef(ctx, ref));
-  auto tessera_id = identity::IdentityGraph::Lookup(ctx.store, id);
-  if (tessera_id.status().code() == StatusCode::kNotFound) {
-    return Status::NotFound("no profile for " + id.ToString());
-  }
-  TESSERA_RETURN_IF_ERROR(tessera_id.status());
-  return identity::IdentityGraph::LoadLive(ctx.store, *tessera_id);
-}
-
 json ParseStored(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json(text) : j;
@@ -63,22 +53,64 @@ json IdentifiersJson(const std::vector<Identifier>& ids) {
   return out;
 }
 
+json LinksJson(const identity::Entity& entity) {
+  json links = json::array();
+  for (const auto& e : entity.edges) {
+    json explanation = json::parse(e.link.explanation, nullptr, false);
+    json link = {{"profiles", {e.a, e.b}},
+                 {"probability", e.link.probability},
+                 {"decided_by", e.link.decided_by},
+                 {"at", FormatIso8601(e.link.at)},
+                 {"explanation", explanation.is_discarded() ? json(nullptr) : explanation}};
+    if (!e.link.review_id.empty()) link["review_id"] = e.link.review_id;
+    links.push_back(std::move(link));
+  }
+  return links;
+}
+
+// A profile as the API shows it: with the profiles linked to it (identity/links.h) read as
+// one: their records folded (in tessera_id order, last writer wins by timestamp), identifiers
+// and merge records united. Nothing of the fold is stored, so unlinking shows each as it is.
 Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
   auto p = profile::LoadProfile(ctx.store, node.tessera_id);
   if (p.status().code() == StatusCode::kNotFound) {
     return Status::NotFound("profile " + node.tessera_id + " has no events yet");
   }
   TESSERA_RETURN_IF_ERROR(p.status());
+  TESSERA_ASSIGN_OR_RETURN(identity::Entity entity, identity::LoadEntity(ctx.store, node));
+  std::vector<const identity::Node*> members;  // the requested profile first
+  members.push_back(&node);
+  for (const auto& m : entity.members) {
+    if (m.tessera_id == node.tessera_id) continue;
+    members.push_back(&m);
+    auto other = profile::LoadProfile(ctx.store, m.tessera_id);
+    if (other.status().code() == StatusCode::kNotFound) continue;  // no events yet
+    TESSERA_RETURN_IF_ERROR(other.status());
+    profile::FoldProfile(&p.value(), std::move(other).value());
+  }
   json out;
   out["tessera_id"] = node.tessera_id;
   json ids = json::array();
-  for (const auto& r : node.identifiers) {
-    ids.push_back({{"kind", r.id.kind},
-                   {"value", r.id.value},
-                   {"first_seen", FormatIso8601(r.first_seen)},
-                   {"last_seen", FormatIso8601(r.last_seen)}});
+  for (const identity::Node* m : members) {
+    for (const auto& r : m->identifiers) {
+      json id = {{"kind", r.id.kind},
+                 {"value", r.id.value},
+                 {"first_seen", FormatIso8601(r.first_seen)},
+                 {"last_seen", FormatIso8601(r.last_seen)}};
+      if (m != &node) id["linked_profile"] = m->tessera_id;
+      ids.push_back(std::move(id));
+    }
   }
   out["identifiers"] = ids;
+  if (entity.members.size() > 1) {
+    json linked = json::array();
+    for (const identity::Node* m : members) {
+      if (m != &node) linked.push_back(m->tessera_id);
+    }
+    out["entity_id"] = entity.entity_id();
+    out["linked_profiles"] = linked;
+    out["links"] = LinksJson(entity);
+  }
   json traits = json::object(), provenance = json::object();
   for (const auto& [name, t] : p->traits) {
     traits[name] = ParseStored(t.json);
@@ -108,7 +140,15 @@ Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
   for (const auto& s : p->sources) sources.push_back(SourceRef(ctx, s));
   out["sources"] = sources;
   json merges = json::array();
-  for (const auto& m : node.merges) {
+  std::vector<identity::MergeRecord> records;
+  for (const identity::Node* m : members) {
+    for (const auto& r : m->merges) {
+      if (std::find(records.begin(), records.end(), r) == records.end()) records.push_back(r);
+    }
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  for (const auto& m : records) {
     merges.push_back({{"action", m.action},
                       {"from", m.from},
                       {"into", m.into},
@@ -159,7 +199,7 @@ void GetProfile(const ApiContext& ctx, Request&& req, Respond respond) {
   // The reads are not one snapshot: if the pipeline folds this profile into another between
   // them, the profile record is gone by the time it is read. Resolve again then.
   for (int attempt = 0;; ++attempt) {
-    auto node = Resolve(ctx, req.path_params[0]);
+    auto node = ResolveProfile(ctx, req.path_params[0]);
     if (!node.ok()) return respond(server::StatusResponse(node.status()));
     auto body = ProfileJson(ctx, *node);
     if (!body.ok() && body.status().code() == StatusCode::kNotFound && attempt < 3) continue;
@@ -171,10 +211,18 @@ void GetProfile(const ApiContext& ctx, Request&& req, Respond respond) {
 void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
   auto limit = PageSize(req);
   if (!limit.ok()) return respond(server::StatusResponse(limit.status()));
-  auto node = Resolve(ctx, req.path_params[0]);
+  auto node = ResolveProfile(ctx, req.path_params[0]);
   if (!node.ok()) return respond(server::StatusResponse(node.status()));
+  // Linked profiles read as one: their timelines too.
+  auto entity = identity::LoadEntity(ctx.store, *node);
+  if (!entity.ok()) return respond(server::StatusResponse(entity.status()));
+  std::vector<std::string> fragments = node->fragments;
+  for (const auto& m : entity->members) {
+    if (m.tessera_id == node->tessera_id) continue;
+    fragments.insert(fragments.end(), m.fragments.begin(), m.fragments.end());
+  }
   auto cursor = req.query.find("cursor");
-  auto page = profile::ReadTimeline(ctx.store, node->fragments, *limit,
+  auto page = profile::ReadTimeline(ctx.store, fragments, *limit,
                                     cursor == req.query.end() ? "" : cursor->second);
   if (!page.ok()) return respond(server::StatusResponse(page.status()));
   json events = json::array();
@@ -189,7 +237,7 @@ void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
 }
 
 void GetAudiences(const ApiContext& ctx, Request&& req, Respond respond) {
-  auto node = Resolve(ctx, req.path_params[0]);
+  auto node = ResolveProfile(ctx, req.path_params[0]);
   if (!node.ok()) return respond(server::StatusResponse(node.status()));
   auto memberships = audience::state::ReadMemberships(ctx.store, node->tessera_id);
   if (!memberships.ok()) return respond(server::StatusResponse(memberships.status()));
@@ -222,6 +270,16 @@ void GetAudiences(const ApiContext& ctx, Request&& req, Respond respond) {
 }
 
 }  // namespace
+
+Result<identity::Node> ResolveProfile(const ApiContext& ctx, std::string_view ref) {
+  TESSERA_ASSIGN_OR_RETURN(Identifier id, ParseProfileRef(ctx, ref));
+  auto tessera_id = identity::IdentityGraph::Lookup(ctx.store, id);
+  if (tessera_id.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("no profile for " + id.ToString());
+  }
+  TESSERA_RETURN_IF_ERROR(tessera_id.status());
+  return identity::IdentityGraph::LoadLive(ctx.store, *tessera_id);
+}
 
 void AddProfileRoutes(const ApiContext* ctx, server::Router* router) {
   router->Add("GET", "/v1/profiles/{id}", AdminOnly(ctx, GetProfile));

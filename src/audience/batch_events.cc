@@ -282,6 +282,10 @@ FilterPlan CompileFilter(const EventFilter& f, const Population& population, Tim
       plan.source = it->second;
     }
   }
+  if (!f.name && !f.source) {
+    auto it = events.source_codes.find(kSystemSource);
+    if (it != events.source_codes.end()) plan.not_source = it->second;
+  }
   if (f.where) plan.where = CompileWhere(**f.where, events, now);
   return plan;
 }

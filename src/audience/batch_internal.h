@@ -66,13 +66,15 @@ struct FilterPlan {
   std::optional<uint32_t> name;
   std::optional<uint8_t> touchpoint;
   std::optional<uint32_t> source;
+  std::optional<uint32_t> not_source;  // `any event` skips Tessera's own (kSystemSource)
   std::optional<WhereNode> where;
 
-  bool HasRest() const { return touchpoint || source || where; }
+  bool HasRest() const { return touchpoint || source || not_source || where; }
   // Everything but the name. REQUIRES: !never.
   bool MatchesRest(const EventTable& events, size_t row) const {
     return (!touchpoint || events.touchpoint[row] == *touchpoint) &&
-           (!source || events.source[row] == *source) && (!where || where->Matches(row));
+           (!source || events.source[row] == *source) &&
+           (!not_source || events.source[row] != *not_source) && (!where || where->Matches(row));
   }
   bool Matches(const EventTable& events, size_t row) const {
     return !never && (!name || events.name[row] == *name) && MatchesRest(events, row);

@@ -277,12 +277,28 @@ Result<Condition> FromJson(const nlohmann::json& json);
 nlohmann::json ToJson(const Aggregate& aggregate);
 Result<Aggregate> AggregateFromJson(const nlohmann::json& json);
 
+// Events Tessera writes itself (Audience Entered / Exited) come from this source (touchpoint
+// "other"). `any event` does not select them unless the filter names this source: they are not
+// customer activity, and counting them would make every audience's entries feed back into every
+// definition over any event.
+inline constexpr std::string_view kSystemSource = "tessera";
+
+// Whether a filter's name and source (the rest of the filter aside) select an event of that
+// name from that source.
+inline bool SelectsNameAndSource(const EventFilter& f, std::string_view name,
+                                 std::string_view source) {
+  if (f.source && *f.source != source) return false;
+  if (f.name) return *f.name == name;
+  return f.source || source != kSystemSource;
+}
+
 // ---- What a condition reads (dependencies.cc) ----
 
 // Used to index conditions so that a change re-evaluates only the audiences it can affect.
 struct ConditionDeps {
   std::set<std::string> events;            // event names read by event conditions
   bool any_event = false;                  // some event condition matches events of any name
+  bool system_events = false;              // ... and names source kSystemSource
   std::set<std::string> traits;            // top-level trait keys (first path segment)
   std::set<std::string> audiences;         // audiences whose membership is read
   std::set<std::string> identifier_kinds;  // identifier kinds counted

@@ -25,6 +25,7 @@ class Collector {
       deps_->events.insert(*f.name);
     } else {
       deps_->any_event = true;
+      if (f.source == kSystemSource) deps_->system_events = true;
     }
     if (f.where) Condition(**f.where);
   }

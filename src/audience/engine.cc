@@ -13,6 +13,10 @@ using storage::Space;
 
 namespace {
 
+// One append of outbox events to the log.
+constexpr size_t kOutboxGroupEvents = 1000;
+constexpr size_t kOutboxGroupBytes = 4 << 20;
+
 // Top-level keys of a JSON object text (ingest stored it, so it is an object).
 std::vector<std::string> Keys(const std::string& object_json) {
   std::vector<std::string> out;
@@ -238,7 +242,10 @@ Touched Engine::TouchedBy(const Snapshot& snap, const Event& e) const {
   if (!e.traits_json.empty()) traits = Keys(e.traits_json);
   if (!e.consent_json.empty()) purposes = Keys(e.consent_json);
   auto touches = [&](const ConditionDeps& d) {
-    if (e.type == MessageType::kTrack && (d.any_event || d.events.count(e.event))) return true;
+    if (e.type == MessageType::kTrack) {
+      if (d.events.count(e.event)) return true;
+      if (d.any_event && (e.source_id != kSystemSource || d.system_events)) return true;
+    }
     for (const auto& k : traits) {
       if (d.traits.count(k)) return true;
     }
@@ -384,6 +391,16 @@ Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now
 }
 
 Status Engine::AppendOutbox() {
+  // Everything staged so far, a group at a time: a step can stage far more than one group
+  // (a backfill slice, a burst of first events), and a backlog would only grow.
+  for (;;) {
+    bool full = false;
+    TESSERA_RETURN_IF_ERROR(AppendOutboxGroup(&full));
+    if (!full) return Status::Ok();
+  }
+}
+
+Status Engine::AppendOutboxGroup(bool* full) {
   uint64_t from;
   {
     MutexLock lock(&mu_);
@@ -398,7 +415,7 @@ Status Engine::AppendOutbox() {
     bytes += e.json.size();
     events.push_back(std::move(e));
     keys.emplace_back(it->key());
-    if (events.size() >= 1000 || bytes >= (4 << 20)) break;
+    if (events.size() >= kOutboxGroupEvents || bytes >= kOutboxGroupBytes) break;
   }
   TESSERA_RETURN_IF_ERROR(it->status());
   if (events.empty()) return Status::Ok();
@@ -432,7 +449,9 @@ Status Engine::AppendOutbox() {
     appends_cv_.SignalAll();
     // A full log queue is back-pressure, not a failure: the events wait in the outbox.
     if (s.code() != StatusCode::kUnavailable) return s;
+    return Status::Ok();
   }
+  *full = count >= kOutboxGroupEvents || bytes >= kOutboxGroupBytes;
   return Status::Ok();
 }
 

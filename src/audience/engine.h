@@ -86,7 +86,10 @@ class Engine {
   Status ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work);
   Status FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
   Status Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
+  // Appends the whole outbox to the log, a group at a time, until the log pushes back.
   Status AppendOutbox();
+  // One group; *full when it took a whole group (more may wait).
+  Status AppendOutboxGroup(bool* full);
   void NotifyWaiters(const Snapshot& snap, TimeMs now);
   // The profile an event belongs to now (its highest-priority identifier's).
   Result<std::string> ProfileOf(const Event& e) const;

@@ -175,6 +175,8 @@ class EngineWorkload {
       names_.push_back(e.name);
       if (Chance(25)) {
         e.touchpoint = "other";  // e.source, a pool name, is no registered source
+        // Only Tessera writes events from its own source (no source can be given its id).
+        if (e.source == kSystemSource) e.source = "unregistered";
       } else {
         e.source = source_id_(e.touchpoint);
       }

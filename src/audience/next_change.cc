@@ -143,8 +143,8 @@ std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const Prof
   // Events of other names, touchpoints or sources never count, whatever the time.
   const EventFilter& f = aggregate.events;
   auto relevant = [&f](const EventView& e) {
-    return (!f.name || e.name == *f.name) && (!f.touchpoint || e.touchpoint == *f.touchpoint) &&
-           (!f.source || e.source == *f.source);
+    return SelectsNameAndSource(f, e.name, e.source) &&
+           (!f.touchpoint || e.touchpoint == *f.touchpoint);
   };
   std::optional<nlohmann::json> current = EvaluateAggregateReference(aggregate, profile, now);
   for (TimeMs t : Times(c, profile, now, relevant)) {

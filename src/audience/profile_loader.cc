@@ -8,6 +8,7 @@ using nlohmann::json;
 
 void EventNeeds::Add(const ConditionDeps& deps) {
   any = any || deps.any_event;
+  system = system || deps.system_events;
   names.insert(deps.events.begin(), deps.events.end());
 }
 
@@ -38,9 +39,9 @@ Status ProfileLoader::LoadEvents(const identity::Node& node, const EventNeeds& n
       std::string_view key = it->key();
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
       auto entry = profile::DecodeTimelineValue(it->value());
-      if (entry && (entry->type != MessageType::kTrack || !needs.Wants(entry->name))) continue;
+      if (entry && (entry->type != MessageType::kTrack || !needs.MayWant(entry->name))) continue;
       TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(profile::TimelineKeySeq(key)));
-      if (e.type != MessageType::kTrack || !needs.Wants(e.event)) continue;
+      if (e.type != MessageType::kTrack || !needs.Wants(e.event, e.source_id)) continue;
       EventView ev;
       ev.name = e.event;
       ev.source = e.source_id;

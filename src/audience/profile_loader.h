@@ -17,16 +17,18 @@
 
 namespace tessera::audience {
 
-// The source id of events Tessera itself writes (Audience Entered/Exited); touchpoint "other".
-inline constexpr std::string_view kSystemSource = "tessera";
-
 // Which events a set of definitions reads.
 struct EventNeeds {
-  bool any = false;             // every track event
-  std::set<std::string> names;  // else only these
+  bool any = false;             // every track event (Tessera's own only when `system`)
+  bool system = false;
+  std::set<std::string, std::less<>> names;  // else only these
   void Add(const ConditionDeps& deps);
   bool empty() const { return !any && names.empty(); }
-  bool Wants(std::string_view name) const { return any || names.count(std::string(name)) > 0; }
+  // Before the source is known (a timeline entry names only its event).
+  bool MayWant(std::string_view name) const { return any || names.count(name) > 0; }
+  bool Wants(std::string_view name, std::string_view source) const {
+    return names.count(name) > 0 || (any && (system || source != kSystemSource));
+  }
 };
 
 class ProfileLoader {

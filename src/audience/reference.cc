@@ -263,8 +263,8 @@ class Evaluator {
   }
 
   bool Matches(const EventFilter& f, const EventView& e) {
-    return (!f.name || *f.name == e.name) && (!f.touchpoint || *f.touchpoint == e.touchpoint) &&
-           (!f.source || *f.source == e.source) && (!f.where || Eval(**f.where, &e));
+    return SelectsNameAndSource(f, e.name, e.source) &&
+           (!f.touchpoint || *f.touchpoint == e.touchpoint) && (!f.where || Eval(**f.where, &e));
   }
 
   // Backtracking over distinct events: step k at or after step k-1, within of the first.

@@ -211,6 +211,24 @@ TEST(Reference, EmptyHistory) {
   EXPECT_FALSE(Eval("performed \"A\" and not \"B\" within 1 day", p));
 }
 
+// `any event` is customer activity: Tessera's own Audience Entered / Exited events (source
+// kSystemSource) count only where named, or where the filter names their source.
+TEST(Reference, AnyEventSkipsTesserasOwnEvents) {
+  ProfileView p;
+  p.events = {Ev("Order Completed", kNow - kHour),
+              Ev("Audience Entered", kNow - kMinute, {{"audience_name", "VIP"}}, "other",
+                 std::string(kSystemSource)),
+              Ev("Audience Exited", kNow - kSecond, {}, "other", std::string(kSystemSource))};
+  EXPECT_TRUE(Eval("count of any event = 1", p));
+  EXPECT_TRUE(Eval("count of any event from source \"tessera\" = 2", p));
+  EXPECT_TRUE(Eval("performed \"Audience Entered\" where properties.audience_name = \"VIP\"", p));
+  EXPECT_TRUE(Eval("last time performed any event within last 2 hours", p));
+  EXPECT_FALSE(Eval("last time performed any event within last 30 minutes", p));
+  EXPECT_FALSE(Eval("performed \"Order Completed\" then any event within 1 day", p));
+  EXPECT_TRUE(Eval("performed \"Order Completed\" then \"Audience Entered\" within 1 day", p));
+  EXPECT_TRUE(Eval("performed \"Order Completed\" and not any event within 1 minute in last 1 day", p));
+}
+
 TEST(Reference, WindowEdges) {
   ProfileView p;
   p.events = {Ev("Edge", kNow - 30 * kDay), Ev("Inside", kNow - 30 * kDay + 1), Ev("Now", kNow),

@@ -196,6 +196,7 @@ class Translator {
     if (f.name) parts.push_back(alias + ".name = " + Quote(*f.name));
     if (f.touchpoint) parts.push_back(alias + ".touchpoint = " + Quote(*f.touchpoint));
     if (f.source) parts.push_back(alias + ".source = " + Quote(*f.source));
+    if (!f.name && !f.source) parts.push_back(alias + ".source <> " + Quote(kSystemSource));
     if (f.where) parts.push_back(Where(**f.where, alias));
     if (window) {
       parts.push_back(alias + ".ts > " + std::to_string(AddSat(now_, -window->Ms())) + " AND " +

@@ -51,7 +51,8 @@ class RandomConditions {
       EventView e;
       e.name = Name();
       e.touchpoint = std::string(kTouchpoints[Uniform(9)]);
-      e.source = Name();
+      // Some of Tessera's own events, which `any event` skips.
+      e.source = Chance(15) ? std::string(kSystemSource) : Name();
       e.timestamp = now + static_cast<TimeMs>(rng_() % (200 * kDayMs)) - 180 * kDayMs;
       for (int k = 0, m = Uniform(4); k < m; ++k) Set(&e.properties, MakePath(), JsonValue(now));
       p.events.push_back(std::move(e));
@@ -257,7 +258,7 @@ class RandomConditions {
     EventFilter f;
     if (Chance(80)) f.name = Name();
     if (Chance(30)) f.touchpoint = std::string(kTouchpoints[Uniform(9)]);
-    if (Chance(20)) f.source = Name();
+    if (Chance(20)) f.source = Chance(25) ? std::string(kSystemSource) : Name();
     if (height > 1 && Chance(30)) f.where = Where(height - 1);
     return f;
   }

@@ -45,6 +45,16 @@ int YearFromDays(int32_t days) {
   return static_cast<int>(yoe + era * 400 + (month <= 2));
 }
 
+// FNV-1a: unlike std::hash, the same in every build, so keys can be stored.
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 // The hash of one key component for a record, or 0 when it has none.
 uint64_t ComponentHash(const Column& col, const BlockingKey& key, uint32_t record) {
   uint32_t v = col.value[record];
@@ -74,7 +84,28 @@ uint64_t ComponentHash(const Column& col, const BlockingKey& key, uint32_t recor
     }
   }
   if (text.empty()) return 0;
-  return Mix(std::hash<std::string_view>{}(text));
+  return Mix(Fnv1a(text));
+}
+
+// The key of `record` under `rule`, from the left or the right column of each key; 0 = none.
+uint64_t RuleHash(const LinkInput& input, const BlockingRule& rule, uint32_t record,
+                  bool right_side) {
+  uint64_t h = 0x51ed270b27ULL;
+  for (size_t k = 0; k < rule.keys.size(); ++k) {
+    const BlockingKey& key = rule.keys[k];
+    const std::string& name =
+        right_side && !key.right_column.empty() ? key.right_column : key.column;
+    uint64_t c = ComponentHash(input.column(input.ColumnIndex(name)), key, record);
+    if (c == 0) return 0;
+    h = Mix(h ^ (c + k));
+  }
+  return h | 1;
+}
+
+bool IsSymmetric(const BlockingRule& rule) {
+  return std::all_of(rule.keys.begin(), rule.keys.end(), [](const BlockingKey& k) {
+    return k.right_column.empty() || k.right_column == k.column;
+  });
 }
 
 }  // namespace
@@ -85,30 +116,38 @@ Blocker::Blocker(const LinkInput* input, const Settings& settings)
   ParallelFor(settings.blocking.size(), [&](size_t r) {
     const BlockingRule& rule = settings.blocking[r];
     RuleKeys& keys = keys_[r];
-    keys.symmetric = std::all_of(rule.keys.begin(), rule.keys.end(), [](const BlockingKey& k) {
-      return k.right_column.empty() || k.right_column == k.column;
-    });
+    keys.symmetric = IsSymmetric(rule);
     auto compute = [&](bool right_side, std::vector<uint64_t>* out) {
       out->assign(n, 0);
-      for (uint32_t rec = 0; rec < n; ++rec) {
-        uint64_t h = 0x51ed270b27ULL;
-        for (size_t k = 0; k < rule.keys.size(); ++k) {
-          const BlockingKey& key = rule.keys[k];
-          const std::string& name = right_side && !key.right_column.empty() ? key.right_column : key.column;
-          uint64_t c = ComponentHash(input->column(input->ColumnIndex(name)), key, rec);
-          if (c == 0) {
-            h = 0;
-            break;
-          }
-          h = Mix(h ^ (c + k));
-        }
-        (*out)[rec] = h == 0 ? 0 : (h | 1);
-      }
+      for (uint32_t rec = 0; rec < n; ++rec) (*out)[rec] = RuleHash(*input, rule, rec, right_side);
     };
     compute(false, &keys.left);
     if (!keys.symmetric) compute(true, &keys.right);
     ClearOversizedBlocks(&keys);
   });
+}
+
+std::vector<RuleKey> RecordKeys(const LinkInput& input, const Settings& settings,
+                                uint32_t record) {
+  std::vector<RuleKey> keys;
+  keys.reserve(settings.blocking.size());
+  for (const BlockingRule& rule : settings.blocking) {
+    RuleKey k;
+    k.left = RuleHash(input, rule, record, false);
+    k.right = IsSymmetric(rule) ? k.left : RuleHash(input, rule, record, true);
+    keys.push_back(k);
+  }
+  return keys;
+}
+
+bool SharesBlock(const std::vector<RuleKey>& x, const std::vector<RuleKey>& y) {
+  for (size_t r = 0; r < std::min(x.size(), y.size()); ++r) {
+    if ((x[r].left != 0 && x[r].left == y[r].right) ||
+        (x[r].right != 0 && x[r].right == y[r].left)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // A block over max_block_pairs is dropped by clearing its keys, so that no rule generates its

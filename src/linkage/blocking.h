@@ -32,6 +32,18 @@ struct RuleStats {
   uint64_t skipped_pairs = 0;   // pairs in those blocks
 };
 
+// The blocking key of one record under one rule, as the left and as the right record of a pair
+// (equal unless the rule has a cross-column key); 0 = no key (a value is missing). Keys are
+// stable across runs and builds, so the server can keep them in its block index. Two records
+// x, y share a block under the rule when x.left == y.right or x.right == y.left (non-zero).
+struct RuleKey {
+  uint64_t left = 0, right = 0;
+  bool operator==(const RuleKey&) const = default;
+};
+std::vector<RuleKey> RecordKeys(const LinkInput& input, const Settings& settings, uint32_t record);
+// True when the two records' keys (from RecordKeys, same settings) share a block under some rule.
+bool SharesBlock(const std::vector<RuleKey>& x, const std::vector<RuleKey>& y);
+
 class Blocker {
  public:
   Blocker(const LinkInput* input, const Settings& settings);

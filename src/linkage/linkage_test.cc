@@ -173,6 +173,36 @@ TEST(Blocking, MatchesBruteForceWithoutDuplicates) {
   }
 }
 
+// The server's block index keeps RecordKeys per profile: records share a block by those keys
+// exactly when the batch blocker pairs them (no block is oversized here).
+TEST(Blocking, RecordKeysAgreeWithTheBlocker) {
+  Synthetic data = MakeSynthetic(200, 11);
+  Settings settings = DefaultsFor(data.left);
+  settings.max_block_pairs = 1'000'000;
+  auto input = LinkInput::Build(&data.left, nullptr, settings);
+  ASSERT_TRUE(input.ok());
+  Blocker blocker(&*input, settings);
+  std::vector<std::vector<RuleKey>> keys;
+  for (uint32_t r = 0; r < input->record_count(); ++r) {
+    keys.push_back(RecordKeys(*input, settings, r));
+  }
+  // Keys depend on the record only, not on the other records of the input.
+  Table one = data.left;
+  for (auto& column : one.values) column.resize(1);
+  one.ids.resize(1);
+  auto single = LinkInput::Build(&one, nullptr, settings, /*parallel=*/false);
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(RecordKeys(*single, settings, 0), keys[0]);
+  int shared = 0;
+  for (uint32_t a = 0; a < input->record_count(); ++a) {
+    for (uint32_t b = a + 1; b < input->record_count(); ++b) {
+      ASSERT_EQ(SharesBlock(keys[a], keys[b]), blocker.Covers(a, b)) << a << " " << b;
+      shared += SharesBlock(keys[a], keys[b]);
+    }
+  }
+  EXPECT_GT(shared, 0);
+}
+
 TEST(Blocking, OversizedBlocksAreSkippedAndReported) {
   Table t;
   t.name = "t";

@@ -78,6 +78,11 @@ struct Score {
   double probability = 0;
 };
 
+// The model as JSON text and back (the server keeps its model this way). Doubles survive the
+// round trip exactly. Corruption when the text is not a model.
+std::string ModelToJson(const Model& model);
+Result<Model> ModelFromJson(std::string_view text);
+
 double ProbabilityFromWeight(double weight);
 Score ScorePair(const Model& model, const Comparator& comparator, RecordPair pair, Pattern pattern);
 // Each comparison's level and contribution, for explaining a pair.

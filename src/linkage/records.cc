@@ -182,7 +182,8 @@ double Column::Frequency(uint32_t v) const {
   return present == 0 ? 0 : static_cast<double>(left_count[v] + right_count[v]) / present;
 }
 
-Result<LinkInput> LinkInput::Build(const Table* left, const Table* right, const Settings& settings) {
+Result<LinkInput> LinkInput::Build(const Table* left, const Table* right, const Settings& settings,
+                                   bool parallel) {
   LinkInput in;
   in.left_ = left;
   in.right_ = right;
@@ -223,7 +224,7 @@ Result<LinkInput> LinkInput::Build(const Table* left, const Table* right, const 
     }
   }
   in.columns_.resize(plans.size());
-  ParallelFor(plans.size(), [&](size_t i) {
+  auto build = [&](size_t i) {
     auto index_in = [&](const Table* t) {
       return std::find(t->columns.begin(), t->columns.end(), plans[i].name) - t->columns.begin();
     };
@@ -231,7 +232,12 @@ Result<LinkInput> LinkInput::Build(const Table* left, const Table* right, const 
     const std::vector<std::string>* r = right ? &right->values[index_in(right)] : nullptr;
     in.columns_[i] = BuildColumn(plans[i], l, r, settings.date_order);
     in.columns_[i].dedupe = in.dedupe_;
-  });
+  };
+  if (parallel) {
+    ParallelFor(plans.size(), build);
+  } else {
+    for (size_t i = 0; i < plans.size(); ++i) build(i);
+  }
   return in;
 }
 

@@ -53,8 +53,11 @@ struct Column {
 
 class LinkInput {
  public:
-  // Deduplication of one table, or linking of two (right may be null).
-  static Result<LinkInput> Build(const Table* left, const Table* right, const Settings& settings);
+  // Deduplication of one table, or linking of two (right may be null). The tables must outlive
+  // the input. `parallel`: prepare the columns on every core (false for the server's small
+  // per-profile inputs, where starting threads costs more than the work).
+  static Result<LinkInput> Build(const Table* left, const Table* right, const Settings& settings,
+                                 bool parallel = true);
 
   bool dedupe() const { return dedupe_; }
   uint32_t left_count() const { return left_count_; }

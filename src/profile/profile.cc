@@ -30,7 +30,9 @@ void SetConsent(Profile* p, const std::string& purpose, ConsentValue value) {
   if (it == p->consent.end() || it->second.at <= value.at) p->consent[purpose] = std::move(value);
 }
 
-void Fold(Profile* into, Profile&& from) {
+}  // namespace
+
+void FoldProfile(Profile* into, Profile from) {
   for (auto& [name, value] : from.traits) {
     auto it = into->traits.find(name);
     if (it == into->traits.end() || it->second.at < value.at) into->traits[name] = std::move(value);
@@ -51,6 +53,8 @@ void Fold(Profile* into, Profile&& from) {
   }
   into->event_count += from.event_count;
 }
+
+namespace {
 
 // Sort keys so that ascending key order is descending time.
 uint64_t Inverted(int64_t v) { return ~(static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)); }
@@ -159,7 +163,7 @@ Status ApplyEvent(const Event& event, const std::string& tessera_id,
     auto other = LoadProfile(staged, other_id);
     if (other.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(other.status());
-    Fold(&profile, std::move(other).value());
+    FoldProfile(&profile, std::move(other).value());
     staged->Delete(Space::kProfiles, ProfileKey(other_id));
   }
   if (event.type == MessageType::kIdentify && !event.traits_json.empty()) {

@@ -57,6 +57,11 @@ Result<Profile> DecodeProfile(std::string_view bytes);
 Status ApplyEvent(const Event& event, const std::string& tessera_id,
                   const std::vector<std::string>& merged, storage::StagedWrites* staged);
 
+// Folds `from` into `into` as a merge does: traits and consent last-writer-wins by timestamp
+// (ties keep `into`'s), sources united, first/last seen widened, event counts added. Readers
+// use it to show linked profiles as one (identity/links.h) without storing the fold.
+void FoldProfile(Profile* into, Profile from);
+
 // NotFound when no event has reached the profile yet.
 Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id);
 

@@ -41,9 +41,10 @@ class RocksIterator final : public Iterator {
 
 class RocksStore final : public Store {
  public:
-  RocksStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             std::shared_ptr<rocksdb::Cache> cache)
-      : db_(std::move(db)), handles_(std::move(handles)), cache_(std::move(cache)) {}
+  RocksStore(std::string path, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles, std::shared_ptr<rocksdb::Cache> cache)
+      : path_(std::move(path)), db_(std::move(db)), handles_(std::move(handles)),
+        cache_(std::move(cache)) {}
 
   ~RocksStore() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -85,9 +86,12 @@ class RocksStore final : public Store {
     return stats;
   }
 
+  std::string Directory() const override { return path_; }
+
  private:
   rocksdb::ColumnFamilyHandle* Handle(Space space) { return handles_[static_cast<int>(space)]; }
 
+  const std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<rocksdb::Cache> cache_;
@@ -106,18 +110,30 @@ std::string_view SpaceName(Space space) {
     case Space::kTimeline: return "timeline";
     case Space::kDefinitions: return "definitions";
     case Space::kAudiences: return "audiences";
+    case Space::kLinks: return "links";
+    case Space::kLinkage: return "linkage";
     case Space::kCount: break;
   }
   return "?";
 }
 
 Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const RocksOptions& options) {
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Half the cache is kept for index and filter blocks, so a stream of data blocks (timeline
+  // scans, event reads) cannot evict them.
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes, /*num_shard_bits=*/-1,
+                                    /*strict_capacity_limit=*/false, /*high_pri_pool_ratio=*/0.5);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Partitioned index and filters: a point read loads one small partition, not a whole
+  // filter block of several MiB (which, evicted, was re-read on every Get of a large table).
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
 
   rocksdb::ColumnFamilyOptions cf;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -157,7 +173,8 @@ Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path, const Roc
   rocksdb::Status s = rocksdb::DB::Open(db, path, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s);
   return std::unique_ptr<Store>(
-      std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), cache));
+      std::make_unique<RocksStore>(path, std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+                                   cache));
 }
 
 }  // namespace tessera::storage

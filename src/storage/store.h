@@ -25,6 +25,8 @@ enum class Space : uint8_t {
   kTimeline,   // tessera id + time -> seq
   kDefinitions,  // audience and computed-trait definitions (configuration, not derived)
   kAudiences,    // memberships, history, timers, computed values, outbox (derived)
+  kLinks,        // the identity graph's probabilistic (linked) edges: decisions, not derived
+  kLinkage,      // record linkage: settings, model, reviews, labels, block index, cursor
   kCount,
 };
 constexpr int kSpaceCount = static_cast<int>(Space::kCount);
@@ -103,6 +105,10 @@ class Store : public Reader {
   virtual Status Write(const WriteBatch& batch, const WriteOptions& options) = 0;
   virtual std::unique_ptr<Iterator> NewIterator(Space space) = 0;
   virtual StoreStats Stats() = 0;
+  // The directory holding the store's files; empty for an in-memory store. Files whose contents
+  // must travel with the store's (the event log's segments, indexed by its dedupe space) live
+  // under it.
+  virtual std::string Directory() const { return {}; }
 };
 
 // Memory is bounded by these: the block cache, plus write buffers limited in total by

@@ -1,0 +1,186 @@
+// The linkage engine: probabilistic record linkage inside the server, incrementally.
+//
+// One worker thread follows the event log behind the pipeline (never past processed_seq(), so
+// identity and profiles already reflect what it reads), like the audience engine. When a
+// profile is created or its linkage-relevant values change (ExtractRecord), it is indexed under
+// its blocking keys (a persistent block index) and compared with the profiles in its blocks,
+// scored by the persisted Fellegi-Sunter model (model.h) with term frequencies kept live:
+//   - at or above `threshold`: a linked edge in the identity graph (identity/links.h) with its
+//     probability and explanation, unless the chaining guard refuses it (a pair across the two
+//     entities that shares a block scores below `cluster_guard`, or was rejected, or the entity
+//     would exceed max_cluster_size): then a review item;
+//   - in [review_low, threshold): a review item (pending until a person decides);
+//   - a pair a person rejected (in review, or by unlinking) is never linked automatically.
+//
+// The model is trained over all current profiles (Train: u from random pairs, m by EM, review
+// decisions as labels) and persisted; each training starts a backfill that rebuilds the block
+// index and re-scores every profile, a slice per step between live work.
+//
+// Commands (settings, training, review decisions, unlinking) are applied by the worker in the
+// order submitted, each as one synced write, and answered through their callback (on the
+// worker) only after it: acknowledged means durable. The automatic work is committed per
+// profile, unsynced, with the cursor last; reprocessing a profile is idempotent, so a crash
+// only repeats work.
+//
+// State: Space::kLinkage (linkage/server_state.h) and the linked edges in Space::kLinks.
+// Settings, model, decisions, pending reviews and edges are decisions, not derived from the log:
+// `tessera rebuild` keeps them (they name profiles by tessera_id, which a rebuild reproduces).
+//
+// Thread-safety: Start/Stop/RunUntilIdle from one owner thread; the rest from any thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "identity/identity_graph.h"
+#include "identity/links.h"
+#include "linkage/server_settings.h"
+#include "linkage/server_state.h"
+#include "pipeline/processor.h"
+
+namespace tessera::linkage {
+
+struct EngineOptions {
+  const Clock* clock = &Clock::System();
+  size_t max_batch_events = 2000;  // log events per step
+  size_t backfill_slice = 200;     // profiles per backfill step
+  size_t infer_sample = 1000;      // profiles read to infer default settings
+};
+
+class Engine {
+ public:
+  Engine(storage::Store* store, eventlog::EventLog* log, pipeline::Processor* processor,
+         identity::IdentityConfig identity, EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Status Start();
+  void Stop();
+  // Works on the calling thread until nothing is left to do now (commands, the log up to the
+  // processor, the backfill). Not while the worker runs (tools and tests).
+  Status RunUntilIdle();
+
+  // The answer to a command: the JSON body, or why it failed. Called once, on the worker (or
+  // with Unavailable from Stop when the engine stops first).
+  using Done = std::function<void(Result<nlohmann::json>)>;
+  // Replaces the settings (JSON form of server_settings.h); a new version. The model trained
+  // for the old version stops scoring until Train.
+  void PutSettings(std::string body, Done done);
+  // Trains the model over every profile (with the stored settings, or inferred ones, which are
+  // then stored), with the decisions as labels, and starts re-indexing and re-scoring.
+  void Train(Done done);
+  // Accepts (links the pair) or rejects (remembers it) a pending review item.
+  void Decide(std::string review_id, bool accept, Done done);
+  // Removes the linked edges directly between two live profiles and remembers the pair as
+  // rejected. NotFound when they are not directly linked.
+  void Unlink(std::string a, std::string b, Done done);
+
+  // Reads, from any thread (straight from the store).
+  // The stored settings, or (stored: false) the ones Train would infer now.
+  Result<nlohmann::json> GetSettings();
+  Result<nlohmann::json> GetStatus();
+  Result<nlohmann::json> GetModel();
+  // Pending review items, oldest first, after `cursor` (a review id; empty for the first page).
+  Result<nlohmann::json> ListReviews(size_t limit, std::string_view cursor);
+
+  uint64_t applied_seq() const { return applied_.load(std::memory_order_acquire); }
+  uint64_t links_made() const { return links_made_.load(std::memory_order_relaxed); }
+  uint64_t reviews_queued() const { return reviews_queued_.load(std::memory_order_relaxed); }
+  uint64_t profiles_scored() const { return scored_.load(std::memory_order_relaxed); }
+  std::string last_error() const;
+
+ private:
+  enum class CommandKind { kPutSettings, kTrain, kDecide, kUnlink };
+  struct Command {
+    CommandKind kind;
+    std::string body, a, b;
+    bool accept = false;
+    Done done;
+  };
+  struct Score {
+    double weight = 0, probability = 0;
+    nlohmann::json explanation;
+  };
+  struct Candidate {
+    identity::Node node;
+    state::IndexRecord record;
+  };
+
+  void Run();
+  Status Step(bool* did_work);
+  Status LoadState();
+  void Submit(Command command);
+  bool RunCommands();
+  Result<nlohmann::json> Execute(const Command& c);
+  Result<nlohmann::json> DoPutSettings(const std::string& body);
+  Result<nlohmann::json> DoTrain();
+  Result<nlohmann::json> DoDecide(const std::string& review_id, bool accept);
+  Result<nlohmann::json> DoUnlink(const std::string& a, const std::string& b);
+  bool Active() const;
+  Status ApplyLog(bool* did_work);
+  Status StartBackfill();
+  Status BackfillSlice(bool* did_work);
+  Status SaveCursor();
+  Result<std::optional<ServerSettings>> ReadSettings(storage::Reader* reader) const;
+  Result<ServerSettings> InferSettings(std::vector<std::string>* ignored) const;
+
+  // engine_score.cc: one profile, indexed and scored; commits its own batch.
+  Status ProcessProfile(const std::string& tessera_id, bool force);
+  Status RemoveFromIndex(storage::StagedWrites* staged, const std::string& tessera_id);
+  Status AddToIndex(storage::StagedWrites* staged, const std::string& tessera_id,
+                    const state::IndexRecord& record);
+  Result<std::vector<std::string>> FindCandidates(const state::IndexRecord& record,
+                                                  const std::string& self);
+  Result<std::vector<Score>> ScoreAgainst(storage::Reader* reader,
+                                          const std::vector<std::string>& left,
+                                          const std::vector<std::vector<std::string>>& right);
+  Status DecidePair(storage::StagedWrites* staged, const identity::Node& a,
+                    const identity::Node& x, const Score& score);
+  Result<std::string> Guard(storage::StagedWrites* staged, const identity::Entity& ea,
+                            const identity::Entity& ex);
+  Result<std::optional<state::Decision>> FindDecision(storage::Reader* reader,
+                                                      const identity::Node& a,
+                                                      const identity::Node& b);
+  Status QueueReview(storage::StagedWrites* staged, const identity::Node& a,
+                     const identity::Node& x, const Score& score, const std::string& reason);
+  Status DropPendingReview(storage::StagedWrites* staged, const identity::Node& a,
+                           const identity::Node& x);
+  Result<std::optional<std::string>> FindPairKey(storage::Reader* reader, char prefix,
+                                                 const identity::Node& a,
+                                                 const identity::Node& b);
+  Result<std::optional<state::IndexRecord>> ReadRecord(storage::Reader* reader,
+                                                       std::string_view tessera_id);
+  Result<nlohmann::json> ProfileSummary(storage::Reader* reader, std::string_view tessera_id,
+                                        const std::optional<ServerSettings>& settings);
+
+  storage::Store* const store_;
+  eventlog::EventLog* const log_;
+  pipeline::Processor* const processor_;
+  const identity::IdentityConfig identity_;
+  const EngineOptions options_;
+
+  // Worker-only state.
+  uint64_t cursor_ = 0;
+  std::optional<ServerSettings> settings_;
+  std::optional<state::StoredModel> model_;
+  state::BackfillState backfill_;
+  uint64_t next_review_ = 1;
+
+  std::thread worker_;
+  std::atomic<bool> stop_{false};
+  mutable Mutex mu_;
+  std::deque<Command> commands_ TESSERA_GUARDED_BY(mu_);
+  std::string last_error_ TESSERA_GUARDED_BY(mu_);
+
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> links_made_{0};
+  std::atomic<uint64_t> reviews_queued_{0};
+  std::atomic<uint64_t> scored_{0};
+};
+
+}  // namespace tessera::linkage
