@@ -29,10 +29,13 @@ std::vector<std::string> MakeBatches(const Workload& w, size_t batches, uint64_t
         m["type"] = "identify";
         m["traits"] = {{"email", "customer" + std::to_string(c) + "@example.com"},
                        {"name", "Customer " + std::to_string(c)},
-                       {"plan", kPlans[rng() % 4]},
+                       // A customer's plan and value change rarely, as in life (every
+                       // change may move them between audiences).
+                       {"plan", kPlans[(c + (rng() % 20 == 0 ? 1 : 0)) % 4]},
                        {"address", {{"street", "12 High Street"}, {"city", "Leeds"},
                                     {"postcode", "LS1 4AB"}}},
-                       {"lifetime_value", static_cast<double>(rng() % 100000) / 100}};
+                       {"lifetime_value", static_cast<double>((c * 7919) % 100000) / 100 +
+                                              static_cast<double>(rng() % 3)}};
       } else {
         m["type"] = "track";
         m["event"] = kEvents[rng() % 5];

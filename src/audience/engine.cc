@@ -33,7 +33,7 @@ Engine::Engine(storage::Store* store, eventlog::EventLog* log,
                pipeline::Processor* processor, const sources::SourceRegistry* sources,
                Catalog* catalog, identity::IdentityConfig identity, EngineOptions options)
     : store_(store), log_(log), processor_(processor), catalog_(catalog),
-      identity_(std::move(identity)), options_(options), loader_(store, log, sources) {}
+      identity_(std::move(identity)), options_(options), loader_(store, log, sources, options.event_cache_bytes) {}
 
 Engine::~Engine() { Stop(); }
 

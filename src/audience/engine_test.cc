@@ -17,6 +17,25 @@ using testutil::kHour;
 using testutil::kMinute;
 using testutil::Track;
 
+TEST(EventCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBudget) {
+  EventCache cache(300);
+  auto ev = [](std::string name) { return EventView{std::move(name), "web", "s", 1, {}}; };
+  cache.Insert(1, ev("a"), 100);
+  cache.Insert(2, ev("b"), 100);
+  cache.Insert(3, ev("c"), 100);
+  ASSERT_NE(cache.Find(1), nullptr);  // 1 is now the most recently used
+  cache.Insert(4, ev("d"), 100);      // evicts 2
+  EXPECT_EQ(cache.Find(2), nullptr);
+  ASSERT_NE(cache.Find(1), nullptr);
+  EXPECT_EQ(cache.Find(1)->name, "a");
+  EXPECT_NE(cache.Find(3), nullptr);
+  EXPECT_NE(cache.Find(4), nullptr);
+  EXPECT_EQ(cache.bytes(), 300u);
+  cache.Insert(5, ev("too big"), 301);  // never cached
+  EXPECT_EQ(cache.Find(5), nullptr);
+  EXPECT_EQ(cache.bytes(), 300u);
+}
+
 TEST(EngineTest, EntersOnAnEventAndLeavesWhenTheWindowExpires) {
   EngineHarness h;
   std::string web = h.SourceId("web");

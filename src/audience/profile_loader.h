@@ -2,12 +2,18 @@
 // consent from the profile record, identifiers from the identity node, and the track events of
 // every fragment's timeline, read from the event log. Only the event names the definitions at
 // hand read are loaded (the timeline entry names its event, so the others cost no log read).
+// Events are immutable, so a loader may keep the ones it decoded in an LRU cache by seq (the
+// live engine evaluates the same profiles again and again as their events arrive).
 //
 // Thread-safety: a loader is used by one thread; several loaders may share a store and log.
 #pragma once
 
+#include <list>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "audience/condition.h"
 #include "audience/reference.h"
@@ -31,22 +37,51 @@ struct EventNeeds {
   }
 };
 
+// Decoded track events by log seq, least recently used evicted beyond a byte budget (counted
+// as the events' message sizes, an upper bound of what they hold).
+class EventCache {
+ public:
+  explicit EventCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // nullptr when absent; a hit becomes the most recently used.
+  const EventView* Find(uint64_t seq);
+  void Insert(uint64_t seq, EventView event, size_t bytes);
+  size_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    uint64_t seq;
+    EventView event;
+    size_t bytes;
+  };
+  const size_t max_bytes_;
+  size_t bytes_ = 0;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<uint64_t, std::list<Entry>::iterator> index_;
+};
+
 class ProfileLoader {
  public:
+  // cache_bytes: the EventCache's budget; 0 = no cache.
   ProfileLoader(storage::Store* store, eventlog::EventLog* log,
-                const sources::SourceRegistry* sources)
-      : store_(store), log_(log), sources_(sources) {}
+                const sources::SourceRegistry* sources, size_t cache_bytes = 0)
+      : store_(store),
+        log_(log),
+        sources_(sources),
+        cache_(cache_bytes > 0 ? std::make_unique<EventCache>(cache_bytes) : nullptr) {}
 
   // NotFound when the profile has no record yet (no event has reached it).
   Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs);
 
  private:
   Status LoadEvents(const identity::Node& node, const EventNeeds& needs, ProfileView* view);
+  // The event at seq decoded (from the cache when there); nullopt when it is not a track.
+  Result<std::optional<EventView>> ReadTrackEvent(uint64_t seq);
   std::string Touchpoint(const std::string& source_id);
 
   storage::Store* const store_;
   eventlog::EventLog* const log_;
   const sources::SourceRegistry* const sources_;
+  std::unique_ptr<EventCache> cache_;
 };
 
 }  // namespace tessera::audience
