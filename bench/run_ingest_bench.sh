@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds a release Tessera, starts it and a PostgreSQL (both on loopback, fresh data, fsync on),
 # and runs bench/ingest_bench against both. Usage: bench/run_ingest_bench.sh [ingest_bench flags]
+# BUILD_DIR overrides the build directory (default build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh >/dev/null
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_BENCH=ON >/dev/null
-cmake --build build/release --target tessera ingest_bench >/dev/null
+build=${BUILD_DIR:-build/release}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_BENCH=ON >/dev/null
+cmake --build "$build" --target tessera ingest_bench >/dev/null
 source bench/lib.sh
 
 start_postgres <<CONF
@@ -16,8 +18,8 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 max_connections = 100
 CONF
-start_tessera build/release/src/cli/tessera tessera
+start_tessera "$build"/src/cli/tessera tessera
 
 machine_line
-build/release/bench/ingest_bench --port "$tessera_port" --write-key "$tessera_key" \
+"$build"/bench/ingest_bench --port "$tessera_port" --write-key "$tessera_key" \
   --admin-token "$tessera_token" --server-pid "$tessera_pid" --pg "$pg_conninfo" "$@"

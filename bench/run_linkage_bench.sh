@@ -2,14 +2,16 @@
 # Record linkage: quality on the FEBRL sets (default settings, unsupervised) and the 1M x 1M
 # speed run on data from bench/linkage's FEBRL-like generator.
 # Usage: bench/run_linkage_bench.sh [--records N] (default 1000000 per side)
+# BUILD_DIR overrides the build directory (default build/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=1000000
 if [ "${1:-}" = "--records" ]; then records=$2; fi
 scripts/install-deps.sh >/dev/null
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_BENCH=ON >/dev/null
-cmake --build build/release --target tessera linkage_gen >/dev/null
-tessera=build/release/src/cli/tessera
+build=${BUILD_DIR:-build/release}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_BENCH=ON >/dev/null
+cmake --build "$build" --target tessera linkage_gen >/dev/null
+tessera="$build"/src/cli/tessera
 febrl=../shared/data/febrl
 work=$(mktemp -d /tmp/tessera-linkage.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +27,7 @@ echo "-- FEBRL4"
   --truth "$febrl/truth/dataset4_pairs.csv" --out /dev/null 2>&1 | grep -E '^(records|pairs|clusters|blocking)'
 
 echo "== $records x $records generated records (half of B are corrupted copies of A records)"
-build/release/bench/linkage/linkage_gen --records "$records" --overlap 0.5 --seed 1 --febrl-dir "$febrl" \
+"$build"/bench/linkage/linkage_gen --records "$records" --overlap 0.5 --seed 1 --febrl-dir "$febrl" \
   --out-a "$work/A.csv" --out-b "$work/B.csv" --truth "$work/T.csv" 2>/dev/null
 echo "-- timed run (no evaluation)"
 /usr/bin/time -f "wall %e s, cpu %U s user + %S s sys, peak RSS %M KiB" \

@@ -2,8 +2,10 @@
 // Segment Tracking API (see segment.h). Identifier rules live in segment_identifiers.cc.
 //
 // simdjson is used with error codes only, so nothing here throws except std::bad_alloc.
+#include <algorithm>
 #include <cstdio>
 #include <unordered_set>
+#include <vector>
 
 #include "ingest/segment.h"
 #include "ingest/segment_internal.h"
@@ -79,17 +81,41 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+// Appends `value` minified. simdjson::to_string builds a fresh string_builder (a vector<char>
+// grown a character at a time) and a std::string for every call; one builder per thread keeps
+// its buffer between calls, which matters at ~20 members per message.
+template <typename T>
+void AppendMinified(std::string* out, T value) {
+  thread_local simdjson::internal::string_builder<> builder;
+  builder.clear();
+  builder.append(value);
+  out->append(builder.str());
+}
+
+template <typename T>
+std::string Minified(T value) {
+  std::string out;
+  AppendMinified(&out, value);
+  return out;
+}
+
 // Writes minified JSON objects member by member. A key seen before in the same object is
 // dropped: simdjson's at_key() reads the first of duplicate keys, so the output keeps exactly the
 // values that were validated.
 class ObjectWriter {
  public:
-  explicit ObjectWriter(std::string* out) : out_(out) { out_->push_back('{'); }
-  void Skip(std::string_view key) { seen_.insert(key); }
-  bool Seen(std::string_view key) const { return seen_.contains(key); }
+  explicit ObjectWriter(std::string* out) : out_(out) {
+    few_.reserve(kFewKeys);
+    out_->push_back('{');
+  }
+  void Skip(std::string_view key) { Insert(key); }
+  bool Seen(std::string_view key) const {
+    return many_.empty() ? std::find(few_.begin(), few_.end(), key) != few_.end()
+                         : many_.contains(key);
+  }
   // Starts member key; false (and nothing written) when the key was already written or skipped.
   bool Key(std::string_view key) {
-    if (!seen_.insert(key).second) return false;
+    if (!Insert(key)) return false;
     if (!first_) out_->push_back(',');
     first_ = false;
     AppendJsonString(out_, key);
@@ -97,13 +123,28 @@ class ObjectWriter {
     return true;
   }
   void Member(std::string_view key, element value) {
-    if (Key(key)) out_->append(simdjson::to_string(value));
+    if (Key(key)) AppendMinified(out_, value);
   }
   void Finish() { out_->push_back('}'); }
 
  private:
+  // Objects have a dozen keys or so: a linear search in a vector beats a node per key, and a
+  // hash set takes over for objects with many.
+  static constexpr size_t kFewKeys = 32;
+  bool Insert(std::string_view key) {
+    if (Seen(key)) return false;
+    if (many_.empty() && few_.size() < kFewKeys) {
+      few_.push_back(key);
+    } else {
+      if (many_.empty()) many_.insert(few_.begin(), few_.end());
+      many_.insert(key);
+    }
+    return true;
+  }
+
   std::string* out_;
-  std::unordered_set<std::string_view> seen_;
+  std::vector<std::string_view> few_;
+  std::unordered_set<std::string_view> many_;  // all keys, once there are more than kFewKeys
   bool first_ = true;
 };
 
@@ -111,9 +152,9 @@ class ObjectWriter {
 void AppendContext(std::string* out, element message_context, const BatchDefaults& batch) {
   object message_object;
   if (!batch.context) {
-    out->append(simdjson::to_string(message_context));
+    AppendMinified(out, message_context);
   } else if (message_context.get_object().get(message_object) != simdjson::SUCCESS) {
-    out->append(simdjson::to_string(*batch.context));  // "context": null in the message
+    AppendMinified(out, *batch.context);  // "context": null in the message
   } else {
     ObjectWriter merged(out);
     for (auto field : message_object) merged.Member(field.key, field.value);
@@ -138,7 +179,7 @@ std::string BuildMessageJson(object message, std::optional<MessageType> forced_t
     }
   }
   if (!writer.Seen("context") && batch.context && writer.Key("context")) {
-    out.append(simdjson::to_string(*batch.context));
+    AppendMinified(&out, *batch.context);
   }
   writer.Finish();
   return out;
@@ -325,7 +366,7 @@ Status ReadConsent(const internal::MessageView& view, const std::string& prefix,
                                      std::string(field.key) + " must be true or false");
     }
   }
-  if (o.size() > 0) *consent_json = simdjson::to_string(o);
+  if (o.size() > 0) *consent_json = Minified(o);
   return Status::Ok();
 }
 
@@ -377,7 +418,7 @@ Result<Event> ParseMessage(element item, std::optional<MessageType> forced_type,
                          : GeneratedMessageId(event.json, index);
   SetTimes(common, batch, received_at, &event);
   if (event.type == MessageType::kIdentify && common.traits) {
-    event.traits_json = simdjson::to_string(*common.traits);
+    event.traits_json = Minified(*common.traits);
   }
   internal::MessageView view{o, event.type, internal::ContextView{common.context, batch.context}};
   TESSERA_RETURN_IF_ERROR(ReadConsent(view, prefix, &event.consent_json));
