@@ -116,25 +116,40 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
   const uint64_t first = last_seq_.load(std::memory_order_relaxed) + 1;
   uint64_t seq = first - 1;
   std::vector<AppendResult> results(group.size());
-  absl::flat_hash_set<std::string_view> seen_in_group;
   std::string& buf = commit_buf_;  // keeps its capacity from group to group
   buf.clear();
   std::vector<uint32_t> rel;  // where each record starts in buf
   storage::WriteBatch index;
-  std::string existing;
+  // Look up every messageId that is new within the group in one MultiGet; a later copy in the
+  // same group is a duplicate of the first.
+  absl::flat_hash_set<std::string_view> seen_in_group;
+  std::vector<std::string_view> ids;
+  std::vector<bool> first_in_group;
+  for (const Pending& p : group) {
+    for (const Event& e : p.events) {
+      bool first = seen_in_group.insert(e.message_id).second;
+      first_in_group.push_back(first);
+      if (first) ids.push_back(e.message_id);
+    }
+  }
+  std::vector<std::string> existing;
+  std::vector<Status> found;
+  if (status.ok() && !ids.empty()) found = store_->MultiGet(Space::kDedupe, ids, &existing);
+  size_t event_index = 0;
+  size_t id_index = 0;
   for (size_t g = 0; g < group.size() && status.ok(); ++g) {
     for (Event& e : group[g].events) {
-      if (!seen_in_group.insert(e.message_id).second) {
+      if (!first_in_group[event_index++]) {
         ++results[g].duplicates;
         continue;
       }
-      Status found = store_->Get(Space::kDedupe, e.message_id, &existing);
-      if (found.ok()) {
-        if (existing.size() != 8) {
+      const size_t i = id_index++;
+      if (found[i].ok()) {
+        if (existing[i].size() != 8) {
           status = Status::Corruption("dedupe entry of unexpected size");
           break;
         }
-        Result<bool> logged = LoggedAt(DecodeFixed64BE(existing.data()), e.message_id);
+        Result<bool> logged = LoggedAt(DecodeFixed64BE(existing[i].data()), e.message_id);
         if (!logged.ok()) {
           status = logged.status();
           break;
@@ -143,8 +158,8 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
           ++results[g].duplicates;
           continue;
         }
-      } else if (found.code() != StatusCode::kNotFound) {
-        status = found;
+      } else if (found[i].code() != StatusCode::kNotFound) {
+        status = found[i];
         break;
       }
       e.seq = ++seq;

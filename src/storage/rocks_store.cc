@@ -55,6 +55,27 @@ class RocksStore final : public Store {
     return FromRocks(db_->Get(rocksdb::ReadOptions(), Handle(space), ToSlice(key), value));
   }
 
+  std::vector<Status> MultiGet(Space space, const std::vector<std::string_view>& keys,
+                               std::vector<std::string>* values) override {
+    const size_t n = keys.size();
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (auto k : keys) slices.push_back(ToSlice(k));
+    std::vector<rocksdb::PinnableSlice> pinned(n);
+    std::vector<rocksdb::Status> rs(n);
+    db_->MultiGet(rocksdb::ReadOptions(), Handle(space), n, slices.data(), pinned.data(),
+                  rs.data());
+    std::vector<Status> statuses;
+    statuses.reserve(n);
+    values->resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (rs[i].ok()) (*values)[i].assign(pinned[i].data(), pinned[i].size());
+      // A miss is the common case (new messageIds): no message string for it.
+      statuses.push_back(rs[i].IsNotFound() ? Status::NotFound({}) : FromRocks(rs[i]));
+    }
+    return statuses;
+  }
+
   Status Write(const WriteBatch& batch, const WriteOptions& options) override {
     rocksdb::WriteBatch wb;
     for (const auto& op : batch.ops()) {

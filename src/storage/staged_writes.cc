@@ -45,6 +45,15 @@ Status StagedWrites::Commit(const WriteOptions& options) {
   return Status::Ok();
 }
 
+std::vector<Status> Reader::MultiGet(Space space, const std::vector<std::string_view>& keys,
+                                     std::vector<std::string>* values) {
+  std::vector<Status> statuses;
+  statuses.reserve(keys.size());
+  values->resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) statuses.push_back(Get(space, keys[i], &(*values)[i]));
+  return statuses;
+}
+
 Status ClearSpace(Store* store, Space space) {
   constexpr size_t kBatchKeys = 10000;
   // One pass: the iterator reads a consistent view, so deletes behind it do not disturb it.

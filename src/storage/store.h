@@ -98,6 +98,10 @@ class Reader {
   virtual ~Reader() = default;
   // NotFound when the key is absent.
   virtual Status Get(Space space, std::string_view key, std::string* value) = 0;
+  // Get for many keys at once (RocksDB batches the lookups: one pass over the memtables and
+  // each file's filters). Returns one status per key; (*values)[i] is set where it is ok.
+  virtual std::vector<Status> MultiGet(Space space, const std::vector<std::string_view>& keys,
+                                       std::vector<std::string>* values);
 };
 
 class Store : public Reader {

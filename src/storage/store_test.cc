@@ -49,6 +49,29 @@ TEST_P(StoreTest, PutGetDeleteAcrossSpaces) {
   EXPECT_EQ(store_->Get(Space::kProfiles, "k", &v).code(), StatusCode::kNotFound);
 }
 
+TEST_P(StoreTest, MultiGetAnswersEachKeyLikeGet) {
+  WriteBatch b;
+  b.Put(Space::kDedupe, "a", "1");
+  b.Put(Space::kDedupe, "c", std::string(3000, 'x'));  // past any small-string buffer
+  b.Put(Space::kProfiles, "b", "other space");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  std::vector<std::string> values{"stale"};
+  // Unsorted, repeated and absent keys; one in another space.
+  std::vector<std::string_view> keys{"c", "b", "a", "zz", "a"};
+  std::vector<Status> s = store_->MultiGet(Space::kDedupe, keys, &values);
+  ASSERT_EQ(s.size(), keys.size());
+  ASSERT_EQ(values.size(), keys.size());
+  EXPECT_TRUE(s[0].ok());
+  EXPECT_EQ(values[0], std::string(3000, 'x'));
+  EXPECT_EQ(s[1].code(), StatusCode::kNotFound);
+  EXPECT_TRUE(s[2].ok());
+  EXPECT_EQ(values[2], "1");
+  EXPECT_EQ(s[3].code(), StatusCode::kNotFound);
+  EXPECT_TRUE(s[4].ok());
+  EXPECT_EQ(values[4], "1");
+  EXPECT_TRUE(store_->MultiGet(Space::kDedupe, {}, &values).empty());
+}
+
 TEST_P(StoreTest, IteratesInKeyOrder) {
   WriteBatch b;
   for (const char* k : {"b2", "a1", "b1", "c1"}) b.Put(Space::kTimeline, k, k);
