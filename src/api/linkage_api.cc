@@ -1,7 +1,8 @@
 // Record linkage in the server (linkage/engine.h), admin only:
 //   GET/PUT /v1/linkage/settings     which traits feed which comparisons, blocking, thresholds
 //   POST    /v1/linkage/train        train the model over every profile, then re-score all
-//   GET     /v1/linkage/status       state, model summary, backfill progress, pending reviews
+//   GET     /v1/linkage/status       state, model (when and why trained), automatic training,
+//                                    backfill progress, withdrawn links, pending reviews
 //   GET     /v1/linkage/model        the model: m, u and the weight of every level
 //   GET     /v1/linkage/reviews      pending review items (?limit, ?cursor)
 //   POST    /v1/linkage/reviews/{id} {"decision": "accept" | "reject"}

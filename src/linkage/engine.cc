@@ -80,6 +80,14 @@ Status Engine::LoadState() {
   } else {
     return s;
   }
+  s = store_->Get(Space::kLinkage, state::kNextWithdrawalKey, &v);
+  if (s.ok()) {
+    next_withdrawal_ = state::DecodeU64(v);
+  } else if (s.code() == StatusCode::kNotFound) {
+    next_withdrawal_ = 1;
+  } else {
+    return s;
+  }
   s = store_->Get(Space::kLinkage, state::kCursorKey, &v);
   if (s.ok()) {
     cursor_ = state::DecodeU64(v);
@@ -111,6 +119,7 @@ Status Engine::Start() {
 void Engine::Stop() {
   stop_.store(true);
   if (worker_.joinable()) worker_.join();
+  JoinTrainer();  // an automatic training gives up at its next stage
   std::deque<Command> left;
   {
     MutexLock lock(&mu_);
@@ -121,15 +130,21 @@ void Engine::Stop() {
 
 Status Engine::RunUntilIdle() {
   if (!worker_.joinable()) TESSERA_RETURN_IF_ERROR(LoadState());
-  bool did_work = true;
-  while (did_work) {
+  while (true) {
+    bool did_work = false;
     Status s = Step(&did_work);
     if (!s.ok()) {
       TESSERA_RETURN_IF_ERROR(LoadState());
       return s;
     }
+    if (did_work) continue;
+    if (trainer_.joinable()) {
+      // An automatic training is running: wait for it, then install what it brings.
+      JoinTrainer();
+      continue;
+    }
+    return Status::Ok();
   }
-  return Status::Ok();
 }
 
 void Engine::Run() {
@@ -161,6 +176,7 @@ bool Engine::Active() const {
 
 Status Engine::Step(bool* did_work) {
   *did_work = RunCommands();
+  TESSERA_RETURN_IF_ERROR(MaybeAutoTrain(did_work));
   if (!Active()) {
     // Nothing is scored without a model for the current settings; a new model's backfill
     // covers every profile, so the log needs no replay.
@@ -242,6 +258,7 @@ Result<json> Engine::Execute(const Command& c) {
     case CommandKind::kTrain: return DoTrain();
     case CommandKind::kDecide: return DoDecide(c.a, c.accept);
     case CommandKind::kUnlink: return DoUnlink(c.a, c.b);
+    case CommandKind::kInstallAuto: return DoInstallAuto(c.outcome.get());
   }
   return Status::Internal("unknown linkage command");
 }
@@ -249,6 +266,7 @@ Result<json> Engine::Execute(const Command& c) {
 Result<json> Engine::DoPutSettings(const std::string& body) {
   TESSERA_ASSIGN_OR_RETURN(ServerSettings s, ParseServerSettings(body));
   s.version = settings_ ? settings_->version + 1 : 1;
+  retry_at_ = 0;  // an automatic training that failed may work with these
   storage::WriteBatch batch;
   std::string text = ServerSettingsToJson(s);
   batch.Put(Space::kLinkage, state::kSettingsKey, text);
@@ -308,7 +326,7 @@ Status Engine::StartBackfill() {
 }
 
 Status Engine::BackfillSlice(bool* did_work) {
-  if (backfill_.done) return Status::Ok();
+  if (backfill_.done) return LinksSlice(did_work);
   *did_work = true;
   auto it = store_->NewIterator(Space::kProfiles);
   std::string start = "p" + backfill_.after;
@@ -331,6 +349,47 @@ Status Engine::BackfillSlice(bool* did_work) {
     backfill_.finished_at = options_.clock->NowMs();
     spdlog::info("linkage: indexed and scored {} profiles (model generation {})",
                  backfill_.indexed, backfill_.generation);
+  }
+  storage::WriteBatch batch;
+  batch.Put(Space::kLinkage, state::kBackfillKey, state::EncodeBackfill(backfill_));
+  return store_->Write(batch, {});
+}
+
+Status Engine::LinksSlice(bool* did_work) {
+  if (backfill_.links_done) return Status::Ok();
+  *did_work = true;
+  // Every stored edge list, by the id it is stored under; each edge is stored under both ends
+  // and so is seen twice (the second time it is gone or scores the same).
+  auto it = store_->NewIterator(Space::kLinks);
+  std::string start = identity::LinksKey(backfill_.links_after);
+  it->Seek(start);
+  if (!backfill_.links_after.empty() && it->Valid() && it->key() == start) it->Next();
+  std::vector<std::string> slice;
+  for (; it->Valid() && slice.size() < options_.backfill_slice; it->Next()) {
+    slice.emplace_back(it->key().substr(1));
+  }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  const bool finished = !it->Valid();
+  it.reset();
+  for (const std::string& id : slice) {
+    storage::StagedWrites staged(store_);
+    auto node = identity::IdentityGraph::LoadLive(&staged, id);
+    if (node.ok()) {
+      TESSERA_ASSIGN_OR_RETURN(std::vector<std::string> values, ValuesOf(&staged, *node));
+      TESSERA_ASSIGN_OR_RETURN(auto gone,
+                               WithdrawWeakLinks(&staged, *node, values, "model retrained"));
+      backfill_.links_withdrawn += gone.size();
+      TESSERA_RETURN_IF_ERROR(staged.Commit({}));
+    } else if (node.status().code() != StatusCode::kNotFound) {
+      return node.status();
+    }
+    backfill_.links_after = id;
+    ++backfill_.links_checked;
+  }
+  if (finished) {
+    backfill_.links_done = true;
+    spdlog::info("linkage: re-scored the links of {} profiles, withdrew {} (model generation {})",
+                 backfill_.links_checked, backfill_.links_withdrawn, backfill_.generation);
   }
   storage::WriteBatch batch;
   batch.Put(Space::kLinkage, state::kBackfillKey, state::EncodeBackfill(backfill_));

@@ -17,6 +17,32 @@ Result<std::optional<std::string>> GetOptional(storage::Store* store, std::strin
   return std::optional<std::string>(std::move(v));
 }
 
+constexpr size_t kStatusWithdrawals = 10;
+
+// {"total": every withdrawal so far, "recent": the latest `limit`, newest first}.
+Result<json> RecentWithdrawals(storage::Store* store, size_t limit) {
+  TESSERA_ASSIGN_OR_RETURN(auto next, GetOptional(store, state::kNextWithdrawalKey));
+  const uint64_t total = next ? state::DecodeU64(*next) - 1 : 0;
+  json recent = json::array();
+  for (uint64_t n = total; n >= 1 && recent.size() < limit; --n) {
+    TESSERA_ASSIGN_OR_RETURN(auto text, GetOptional(store, state::WithdrawalKey(n)));
+    if (!text) break;  // older ones are no longer kept
+    TESSERA_ASSIGN_OR_RETURN(state::Withdrawal w, state::DecodeWithdrawal(*text));
+    json explanation = json::parse(w.explanation, nullptr, false);
+    json item = {{"profiles", {w.a, w.b}},
+                 {"probability_before", w.probability_before},
+                 {"probability", w.probability},
+                 {"cause", w.cause},
+                 {"reason", w.reason},
+                 {"model_generation", w.generation},
+                 {"at", FormatIso8601(w.at)},
+                 {"explanation", explanation.is_discarded() ? json(nullptr) : explanation}};
+    item["review_id"] = w.review_id.empty() ? json(nullptr) : json(w.review_id);
+    recent.push_back(std::move(item));
+  }
+  return json{{"total", total}, {"recent", std::move(recent)}};
+}
+
 }  // namespace
 
 Result<json> Engine::GetSettings() {
@@ -55,6 +81,9 @@ Result<json> Engine::GetStatus() {
                     {"labels", model->labels},
                     {"lambda", model->model.lambda},
                     {"em_converged", model->model.em_converged},
+                    {"population", model->population},
+                    {"trigger", model->trigger},
+                    {"reason", model->reason},
                     {"current", settings && settings->version == model->settings_version}};
   } else {
     out["model"] = nullptr;
@@ -65,15 +94,56 @@ Result<json> Engine::GetStatus() {
   bool ready = false;
   if (backfill_text) {
     TESSERA_ASSIGN_OR_RETURN(state::BackfillState b, state::DecodeBackfill(*backfill_text));
-    backfill = {{"generation", b.generation}, {"done", b.done}, {"indexed", b.indexed}};
+    backfill = {{"generation", b.generation},
+                {"done", b.done},
+                {"indexed", b.indexed},
+                {"links_rescored",
+                 {{"done", b.links_done},
+                  {"checked", b.links_checked},
+                  {"withdrawn", b.links_withdrawn}}}};
     if (b.started_at) backfill["started_at"] = FormatIso8601(b.started_at);
     if (b.finished_at) backfill["finished_at"] = FormatIso8601(b.finished_at);
-    ready = active && b.done && b.generation == model->generation;
+    ready = active && b.done && b.links_done && b.generation == model->generation;
   }
   out["backfill"] = backfill;
   // "inactive": nothing is scored (no model for the current settings); "backfilling": the
   // index is being rebuilt; "ready": every profile is indexed and new ones are scored live.
   out["state"] = !active ? "inactive" : ready ? "ready" : "backfilling";
+  // Automatic training: the settings, what the worker last counted, and the trainings so far
+  // (why each ran), newest first.
+  const AutoTrain cfg = settings ? settings->auto_train : AutoTrain{};
+  AutoStatus a;
+  {
+    MutexLock lock(&mu_);
+    a = auto_;
+  }
+  json auto_train = {{"enabled", cfg.enabled},
+                     {"min_profiles", cfg.min_profiles},
+                     {"growth", cfg.growth},
+                     {"training", a.running},
+                     {"next_at_profiles", a.next_at ? json(a.next_at) : json(nullptr)},
+                     {"profiles_counted", a.counted_at ? json(a.counted) : json(nullptr)},
+                     {"counted_at",
+                      a.counted_at ? json(FormatIso8601(a.counted_at)) : json(nullptr)},
+                     {"last_error", a.last_error.empty() ? json(nullptr) : json(a.last_error)}};
+  if (a.running) {
+    auto_train["reason"] = a.reason;
+    auto_train["started_at"] = FormatIso8601(a.started_at);
+  }
+  if (!a.last_error.empty()) auto_train["last_error_at"] = FormatIso8601(a.last_error_at);
+  out["auto_train"] = std::move(auto_train);
+  json trainings = json::array();
+  if (model) {
+    for (auto it = model->history.rbegin(); it != model->history.rend(); ++it) {
+      trainings.push_back({{"generation", it->generation},
+                           {"at", FormatIso8601(it->at)},
+                           {"trigger", it->trigger},
+                           {"reason", it->reason},
+                           {"population", it->population},
+                           {"profiles", it->profiles}});
+    }
+  }
+  out["trainings"] = std::move(trainings);
   out["applied_seq"] = applied_seq();
   out["processed_seq"] = processor_->processed_seq();
   uint64_t pending = 0;
@@ -82,8 +152,11 @@ Result<json> Engine::GetStatus() {
   TESSERA_RETURN_IF_ERROR(it->status());
   out["reviews_pending"] = pending;
   out["since_start"] = {{"links", links_made()},
+                        {"links_withdrawn", links_withdrawn()},
                         {"reviews_queued", reviews_queued()},
                         {"profiles_scored", profiles_scored()}};
+  TESSERA_ASSIGN_OR_RETURN(json withdrawn, RecentWithdrawals(store_, kStatusWithdrawals));
+  out["links_withdrawn"] = std::move(withdrawn);
   std::string error = last_error();
   out["last_error"] = error.empty() ? json(nullptr) : json(error);
   return out;
@@ -117,6 +190,9 @@ Result<json> Engine::GetModel() {
               {"candidates", m.candidates},
               {"labels", m.labels},
               {"seconds", m.seconds},
+              {"trigger", m.trigger},
+              {"reason", m.reason},
+              {"population", m.population},
               {"lambda", m.model.lambda},
               {"prior_weight", m.model.PriorWeight()},
               {"lambda_candidates", m.model.lambda_candidates},

@@ -211,7 +211,14 @@ Status Engine::ProcessProfile(const std::string& pid, bool force) {
   TESSERA_ASSIGN_OR_RETURN(auto old, ReadRecord(&staged, pid));
   if (old && old->values == values && !force) return staged.Commit({});
   TESSERA_RETURN_IF_ERROR(RemoveFromIndex(&staged, pid));
+  // Links of a changed profile are scored again with its new values. Not while the backfill
+  // indexes: its term-frequency counts are partial, and its second phase re-scores every link.
+  const bool rescore_links = backfill_.done && !force;
   if (std::all_of(values.begin(), values.end(), [](const std::string& v) { return v.empty(); })) {
+    // Nothing left to compare: no link the model made can stand.
+    if (rescore_links) {
+      TESSERA_RETURN_IF_ERROR(WithdrawWeakLinks(&staged, node, values, "profile changed").status());
+    }
     return staged.Commit({});
   }
   // Keys and term-frequency values from the normalised record.
@@ -232,6 +239,12 @@ Status Engine::ProcessProfile(const std::string& pid, bool force) {
   }
   TESSERA_RETURN_IF_ERROR(AddToIndex(&staged, pid, record));
   scored_.fetch_add(1, std::memory_order_relaxed);
+
+  std::set<std::string> withdrawn;
+  if (rescore_links) {
+    TESSERA_ASSIGN_OR_RETURN(withdrawn,
+                             WithdrawWeakLinks(&staged, node, values, "profile changed"));
+  }
 
   TESSERA_ASSIGN_OR_RETURN(std::vector<std::string> ids, FindCandidates(record, pid));
   std::vector<Candidate> candidates;
@@ -255,9 +268,102 @@ Status Engine::ProcessProfile(const std::string& pid, bool force) {
     return scores[x].probability > scores[y].probability;
   });
   for (size_t i : order) {
+    // Just withdrawn: its review item (if any) says why; the pair is scored again next change.
+    if (withdrawn.count(candidates[i].node.tessera_id)) continue;
     TESSERA_RETURN_IF_ERROR(DecidePair(&staged, node, candidates[i].node, scores[i]));
   }
   return staged.Commit({});
+}
+
+Result<std::vector<std::string>> Engine::ValuesOf(storage::StagedWrites* staged,
+                                                  const identity::Node& node) {
+  TESSERA_ASSIGN_OR_RETURN(auto record, ReadRecord(staged, node.tessera_id));
+  if (record) return std::move(record->values);
+  // Not indexed: no value at all (or not processed yet): read what the profile holds now.
+  auto profile = profile::LoadProfile(staged, node.tessera_id);
+  if (!profile.ok() && profile.status().code() != StatusCode::kNotFound) return profile.status();
+  return ExtractRecord(*settings_, profile.ok() ? &profile.value() : nullptr, node);
+}
+
+Result<std::set<std::string>> Engine::WithdrawWeakLinks(storage::StagedWrites* staged,
+                                                        const identity::Node& node,
+                                                        const std::vector<std::string>& values,
+                                                        std::string_view cause) {
+  // The profiles directly linked with this one, by live id: whether a person made any of the
+  // edges, and the model's probability when it linked them.
+  struct Partner {
+    identity::Node node;
+    bool by_person = false;
+    double probability = 0;
+  };
+  std::map<std::string, Partner> partners;
+  for (const std::string& f : node.fragments) {
+    TESSERA_ASSIGN_OR_RETURN(std::vector<identity::Link> links, identity::ReadLinks(staged, f));
+    for (const identity::Link& l : links) {
+      auto other = identity::IdentityGraph::LoadLive(staged, l.other);
+      if (other.status().code() == StatusCode::kNotFound) continue;  // gone in a rebuild
+      TESSERA_RETURN_IF_ERROR(other.status());
+      if (other->tessera_id == node.tessera_id) continue;  // merged deterministically since
+      auto [it, fresh] = partners.try_emplace(other->tessera_id);
+      if (fresh) it->second.node = std::move(other).value();
+      it->second.by_person |= l.decided_by != "model";
+      it->second.probability = std::max(it->second.probability, l.probability);
+    }
+  }
+  std::vector<const Partner*> model_made;
+  std::vector<std::vector<std::string>> right;
+  for (const auto& [id, p] : partners) {
+    if (p.by_person) continue;  // a person's accept is never overridden
+    TESSERA_ASSIGN_OR_RETURN(auto decision, FindDecision(staged, node, p.node));
+    if (decision && decision->accept) continue;
+    TESSERA_ASSIGN_OR_RETURN(std::vector<std::string> v, ValuesOf(staged, p.node));
+    model_made.push_back(&p);
+    right.push_back(std::move(v));
+  }
+  std::set<std::string> withdrawn;
+  if (model_made.empty()) return withdrawn;
+  TESSERA_ASSIGN_OR_RETURN(std::vector<Score> scores, ScoreAgainst(staged, values, right));
+  const Settings& s = settings_->linkage;
+  for (size_t i = 0; i < model_made.size(); ++i) {
+    const Score& score = scores[i];
+    if (score.probability >= s.threshold) continue;
+    const Partner& p = *model_made[i];
+    TESSERA_RETURN_IF_ERROR(identity::RemoveLinksBetween(staged, node, p.node).status());
+    char text[160];
+    std::snprintf(text, sizeof text, "link withdrawn (%.*s): probability %.4f < threshold %.4f "
+                  "(was %.4f)", static_cast<int>(cause.size()), cause.data(), score.probability,
+                  s.threshold, p.probability);
+    state::Withdrawal w;
+    w.n = next_withdrawal_;
+    w.a = std::min(node.tessera_id, p.node.tessera_id);
+    w.b = std::max(node.tessera_id, p.node.tessera_id);
+    w.probability_before = p.probability;
+    w.probability = score.probability;
+    w.cause = std::string(cause);
+    w.reason = text;
+    w.generation = model_->generation;
+    w.explanation = score.explanation.dump(-1, ' ', false, json::error_handler_t::replace);
+    w.at = options_.clock->NowMs();
+    if (score.probability >= s.review_low) {
+      TESSERA_RETURN_IF_ERROR(QueueReview(staged, node, p.node, score, w.reason));
+      TESSERA_ASSIGN_OR_RETURN(auto key, FindPairKey(staged, 'p', node, p.node));
+      std::string v;
+      if (key && staged->Get(Space::kLinkage, *key, &v).ok()) {
+        w.review_id = state::ReviewId(state::DecodeU64(v));
+      }
+    } else {
+      TESSERA_RETURN_IF_ERROR(DropPendingReview(staged, node, p.node));
+    }
+    staged->Put(Space::kLinkage, state::WithdrawalKey(w.n), state::EncodeWithdrawal(w));
+    if (w.n > state::kKeptWithdrawals) {
+      staged->Delete(Space::kLinkage, state::WithdrawalKey(w.n - state::kKeptWithdrawals));
+    }
+    ++next_withdrawal_;
+    staged->Put(Space::kLinkage, state::kNextWithdrawalKey, state::EncodeU64(next_withdrawal_));
+    withdrawn_.fetch_add(1, std::memory_order_relaxed);
+    withdrawn.insert(p.node.tessera_id);
+  }
+  return withdrawn;
 }
 
 Result<std::optional<std::string>> Engine::FindPairKey(storage::Reader* reader, char prefix,

@@ -41,7 +41,9 @@ class Node {
     ASSERT_TRUE(log_->Open().ok());
     processor_ = std::make_unique<pipeline::Processor>(&store_, log_.get(), identity_);
     engine_ = std::make_unique<Engine>(&store_, log_.get(), processor_.get(), identity_,
-                                       EngineOptions{.clock = &clock_, .backfill_slice = 7});
+                                       EngineOptions{.clock = &clock_,
+                                                     .backfill_slice = 7,
+                                                     .auto_train_check = {}});
   }
   void Close() {
     engine_.reset();
@@ -330,6 +332,220 @@ TEST(LinkageEngineTest, AcknowledgedDecisionsSurviveAPowerCut) {
   node.Settle();
   EXPECT_EQ((*node.engine_->GetStatus())["state"], "ready");
   EXPECT_FALSE(node.Linked("c1", "s1"));
+}
+
+// The model's links follow the data: a linked record that changes so that it no longer matches
+// is separated again (recorded, into review when inside the band); a link a person accepted
+// stays; after a retraining every link the model made is scored again.
+TEST(LinkageEngineTest, WithdrawsModelLinksWhoseScoreFalls) {
+  Node node;
+  std::vector<Person> people = Population(200);
+  for (int i = 0; i < 200; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  for (int i = 0; i < 6; ++i) node.Identify("crm", "c" + std::to_string(i), people[i]);
+  node.Settle();
+  // A wide review band, so that a pair that no longer quite matches waits for a person.
+  auto settings = *node.engine_->GetSettings();
+  settings["review_low"] = 0.0001;
+  ASSERT_TRUE(node.Run([&](Engine::Done d) {
+                    node.engine_->PutSettings(settings.dump(), std::move(d));
+                  }).ok());
+  ASSERT_TRUE(node.Run([&](Engine::Done d) { node.engine_->Train(std::move(d)); }).ok());
+  node.Settle();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(node.Linked("c" + std::to_string(i), "s" + std::to_string(i))) << i;
+  }
+  auto status = node.engine_->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ((*status)["links_withdrawn"]["total"], 0);
+  EXPECT_EQ((*status)["backfill"]["links_rescored"]["done"], true) << status->dump();
+
+  // c1 becomes someone else entirely: the link to s1 goes, and says why.
+  node.Identify("crm", "c1", people[150]);
+  node.Settle();
+  EXPECT_FALSE(node.Linked("c1", "s1"));
+  EXPECT_EQ(node.Entity("s1").size(), 1u);
+  status = node.engine_->GetStatus();
+  EXPECT_EQ((*status)["links_withdrawn"]["total"], 1) << status->dump();
+  EXPECT_EQ((*status)["since_start"]["links_withdrawn"], 1);
+  const json w = (*status)["links_withdrawn"]["recent"][0];
+  EXPECT_EQ(w["cause"], "profile changed");
+  EXPECT_TRUE(w["reason"].get<std::string>().starts_with("link withdrawn")) << w.dump();
+  EXPECT_GE(w["probability_before"].get<double>(), 0.5);
+  EXPECT_LT(w["probability"].get<double>(), 0.0001);
+  EXPECT_TRUE(w["review_id"].is_null()) << "clearly different: no review";
+  std::set<std::string> pair = {node.Id("c1"), node.Id("s1")};
+  EXPECT_EQ(std::set<std::string>(w["profiles"].begin(), w["profiles"].end()), pair);
+  EXPECT_FALSE(w["explanation"]["comparisons"].empty());
+
+  // c2 keeps name, postcode and city but another birthday: the link goes, and the pair, inside
+  // the review band, waits for a person with the same reason.
+  Person moved = people[2];
+  moved.dob = "1901-01-01";
+  node.Identify("crm", "c2", moved);
+  node.Settle();
+  EXPECT_FALSE(node.Linked("c2", "s2"));
+  status = node.engine_->GetStatus();
+  EXPECT_EQ((*status)["links_withdrawn"]["total"], 2);
+  const json w2 = (*status)["links_withdrawn"]["recent"][0];
+  ASSERT_TRUE(w2["review_id"].is_string()) << w2.dump();
+  auto reviews = node.engine_->ListReviews(100, "");
+  ASSERT_TRUE(reviews.ok());
+  bool queued = false;
+  for (const auto& r : (*reviews)["reviews"]) {
+    if (r["id"] != w2["review_id"]) continue;
+    queued = true;
+    EXPECT_TRUE(r["reason"].get<std::string>().starts_with("link withdrawn")) << r.dump();
+    EXPECT_EQ(r["probability"], w2["probability"]);
+  }
+  ASSERT_TRUE(queued) << reviews->dump();
+
+  // A person accepts it: that link stays whatever the data says later.
+  std::string review_id = w2["review_id"];
+  ASSERT_TRUE(
+      node.Run([&](Engine::Done d) { node.engine_->Decide(review_id, true, std::move(d)); }).ok());
+  EXPECT_TRUE(node.Linked("c2", "s2"));
+  node.Identify("crm", "c2", people[160]);
+  node.Settle();
+  EXPECT_TRUE(node.Linked("c2", "s2"));
+  EXPECT_EQ((*node.engine_->GetStatus())["links_withdrawn"]["total"], 2);
+
+  // A change the engine did not score (no current model after new settings) is caught when
+  // the retrained model scores every link again.
+  settings = *node.engine_->GetSettings();
+  settings["max_candidates"] = 50;
+  ASSERT_TRUE(node.Run([&](Engine::Done d) {
+                    node.engine_->PutSettings(settings.dump(), std::move(d));
+                  }).ok());
+  node.Identify("crm", "c4", people[170]);
+  node.Settle();
+  EXPECT_TRUE(node.Linked("c4", "s4")) << "not re-scored without a model";
+  ASSERT_TRUE(node.Run([&](Engine::Done d) { node.engine_->Train(std::move(d)); }).ok());
+  node.Settle();
+  EXPECT_FALSE(node.Linked("c4", "s4"));
+  EXPECT_TRUE(node.Linked("c3", "s3"));
+  EXPECT_TRUE(node.Linked("c2", "s2"));
+  status = node.engine_->GetStatus();
+  EXPECT_EQ((*status)["state"], "ready");
+  EXPECT_EQ((*status)["links_withdrawn"]["recent"][0]["cause"], "model retrained");
+  EXPECT_EQ((*status)["backfill"]["links_rescored"]["withdrawn"], 1) << status->dump();
+  EXPECT_GE((*status)["backfill"]["links_rescored"]["checked"].get<int>(), 8);
+  // Withdrawals are kept across restarts.
+  node.Restart();
+  node.Settle();
+  EXPECT_EQ((*node.engine_->GetStatus())["links_withdrawn"]["total"], 3);
+  EXPECT_FALSE(node.Linked("c1", "s1"));
+}
+
+// The worker trains on its own: first once enough profiles exist, then each time they have grown
+// by the configured factor; why it trained is kept with the model; disabled, it waits for a person.
+TEST(LinkageEngineTest, TrainsOnItsOwnAsProfilesGrow) {
+  Node node;
+  std::vector<Person> people = Population(400);
+  for (int i = 0; i < 150; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  for (int i = 0; i < 20; ++i) node.Identify("crm", "c" + std::to_string(i), people[i]);
+  node.Settle();
+  // Below the default minimum (1,000 profiles): nothing yet.
+  auto status = *node.engine_->GetStatus();
+  EXPECT_EQ(status["state"], "inactive");
+  EXPECT_EQ(status["auto_train"]["enabled"], true);
+  EXPECT_EQ(status["auto_train"]["min_profiles"], 1000);
+  EXPECT_EQ(status["auto_train"]["profiles_counted"], 170) << status.dump();
+  EXPECT_EQ(status["auto_train"]["next_at_profiles"], 1000);
+  EXPECT_TRUE(status["trainings"].empty());
+
+  // A lower minimum (stored with the inferred settings): the first training happens by itself.
+  auto settings = *node.engine_->GetSettings();
+  settings["auto_train"] = {{"min_profiles", 100}, {"growth", 1.5}};
+  ASSERT_TRUE(node.Run([&](Engine::Done d) {
+                    node.engine_->PutSettings(settings.dump(), std::move(d));
+                  }).ok());
+  node.Settle();
+  status = *node.engine_->GetStatus();
+  EXPECT_EQ(status["state"], "ready") << status.dump();
+  EXPECT_EQ(status["model"]["generation"], 1);
+  EXPECT_EQ(status["model"]["trigger"], "auto");
+  EXPECT_EQ(status["model"]["reason"], "first training: 170 profiles (min_profiles 100)");
+  EXPECT_EQ(status["model"]["population"], 170);
+  EXPECT_EQ(status["auto_train"]["training"], false);
+  EXPECT_EQ(status["auto_train"]["next_at_profiles"], 255);
+  EXPECT_TRUE(node.Linked("c1", "s1"));
+
+  // Grown by less than the factor: no new training.
+  for (int i = 150; i < 230; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  node.Settle();
+  EXPECT_EQ((*node.engine_->GetStatus())["model"]["generation"], 1);
+  // By the factor: the second.
+  for (int i = 230; i < 300; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  node.Identify("crm", "c260", people[260]);
+  node.Settle();
+  status = *node.engine_->GetStatus();
+  EXPECT_EQ(status["model"]["generation"], 2) << status.dump();
+  EXPECT_EQ(status["model"]["reason"], "profiles grew from 170 to 321 (growth 1.5)");
+  EXPECT_EQ(status["state"], "ready");
+  EXPECT_TRUE(node.Linked("c260", "s260"));
+
+  // A manual training is recorded as such; the history lists every training, newest first.
+  ASSERT_TRUE(node.Run([&](Engine::Done d) { node.engine_->Train(std::move(d)); }).ok());
+  status = *node.engine_->GetStatus();
+  ASSERT_EQ(status["trainings"].size(), 3u);
+  EXPECT_EQ(status["trainings"][0]["trigger"], "manual");
+  EXPECT_EQ(status["trainings"][0]["reason"], "requested");
+  EXPECT_EQ(status["trainings"][1]["trigger"], "auto");
+  EXPECT_EQ(status["trainings"][2]["generation"], 1);
+  auto model = *node.engine_->GetModel();
+  EXPECT_EQ(model["trigger"], "manual");
+
+  // Disabled: new settings leave the model stale until someone trains.
+  settings = *node.engine_->GetSettings();
+  settings["auto_train"]["enabled"] = false;
+  ASSERT_TRUE(node.Run([&](Engine::Done d) {
+                    node.engine_->PutSettings(settings.dump(), std::move(d));
+                  }).ok());
+  for (int i = 300; i < 400; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  node.Settle();
+  status = *node.engine_->GetStatus();
+  EXPECT_EQ(status["state"], "inactive");
+  EXPECT_EQ(status["model"]["generation"], 3);
+  EXPECT_EQ(status["auto_train"]["enabled"], false);
+  // The history survives a restart with the model.
+  node.Restart();
+  node.Settle();
+  EXPECT_EQ((*node.engine_->GetStatus())["trainings"].size(), 3u);
+}
+
+// The same with the worker thread running: the trainer thread works beside it while the API
+// reads (ThreadSanitizer checks the hand-over).
+TEST(LinkageEngineTest, TrainsOnItsOwnWhileTheWorkerRuns) {
+  Node node;
+  std::vector<Person> people = Population(150);
+  for (int i = 0; i < 130; ++i) node.Identify("shop", "s" + std::to_string(i), people[i]);
+  for (int i = 0; i < 10; ++i) node.Identify("crm", "c" + std::to_string(i), people[i]);
+  node.Settle();
+  auto settings = *node.engine_->GetSettings();
+  settings["auto_train"] = {{"min_profiles", 100}};
+  ASSERT_TRUE(node.Run([&](Engine::Done d) {
+                    node.engine_->PutSettings(settings.dump(), std::move(d));
+                  }).ok());
+  ASSERT_TRUE(node.engine_->Start().ok());
+  json status;
+  for (int i = 0; i < 3000; ++i) {
+    auto s = node.engine_->GetStatus();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    status = *s;
+    if (status["state"] == "ready") break;
+    EXPECT_TRUE(node.engine_->ListReviews(10, "").ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status["state"], "ready") << status.dump();
+  EXPECT_EQ(status["model"]["trigger"], "auto");
+  // A live profile while the worker runs.
+  node.Identify("crm", "c20", people[20]);
+  ASSERT_TRUE(node.processor_->CatchUp().ok());
+  for (int i = 0; i < 3000 && !node.Linked("c20", "s20"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(node.Linked("c20", "s20"));
+  node.engine_->Stop();
 }
 
 }  // namespace

@@ -81,6 +81,31 @@ Status CheckSource(const std::string& source, const std::string& path) {
                                  source + "\"");
 }
 
+Result<AutoTrain> ParseAutoTrain(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("$.auto_train: expected an object");
+  AutoTrain out;
+  for (const auto& [key, v] : j.items()) {
+    const std::string path = "$.auto_train." + key;
+    if (key == "enabled") {
+      if (!v.is_boolean()) return Status::InvalidArgument(path + ": expected true or false");
+      out.enabled = v.get<bool>();
+    } else if (key == "min_profiles") {
+      if (!v.is_number_unsigned() || v.get<uint64_t>() < 2) {
+        return Status::InvalidArgument(path + ": must be an integer of at least 2");
+      }
+      out.min_profiles = v.get<uint64_t>();
+    } else if (key == "growth") {
+      if (!v.is_number() || !(v.get<double>() >= 1.1) || v.get<double>() > 1000) {
+        return Status::InvalidArgument(path + ": must be a number from 1.1 to 1000");
+      }
+      out.growth = v.get<double>();
+    } else {
+      return Status::InvalidArgument(path + ": unknown key (enabled, min_profiles, growth)");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> ServerSettings::Columns() const {
@@ -109,6 +134,10 @@ Result<ServerSettings> ParseServerSettings(std::string_view json_text) {
     (std::string_view(key) == "max_candidates" ? out.max_candidates : out.max_cluster_size) =
         it->get<uint64_t>();
     j.erase(key);
+  }
+  if (auto it = j.find("auto_train"); it != j.end()) {
+    TESSERA_ASSIGN_OR_RETURN(out.auto_train, ParseAutoTrain(*it));
+    j.erase("auto_train");
   }
   // What GET adds: a settings document read back can be PUT unchanged.
   for (const char* key : {"version", "stored", "ignored_traits", "problem"}) j.erase(key);
@@ -150,6 +179,9 @@ std::string ServerSettingsToJson(const ServerSettings& s) {
   j["fields"] = fields;
   j["max_candidates"] = s.max_candidates;
   j["max_cluster_size"] = s.max_cluster_size;
+  j["auto_train"] = {{"enabled", s.auto_train.enabled},
+                     {"min_profiles", s.auto_train.min_profiles},
+                     {"growth", s.auto_train.growth}};
   j["version"] = s.version;
   return j.dump(2);
 }

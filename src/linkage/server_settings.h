@@ -7,6 +7,10 @@
 //               "email": ["trait:email", "identifier:email"]},
 //    "max_candidates": 100,     // profiles compared with one profile at most (strongest blocks)
 //    "max_cluster_size": 20,    // a link that would make an entity larger goes to review
+//    "auto_train": {"enabled": true, "min_profiles": 1000, "growth": 2.0},
+//                               // train on its own: first once min_profiles profiles exist
+//                               // (when no model is current), again each time the profiles
+//                               // have grown by `growth` times since the last training
 //    ...the keys of settings.h: "comparisons", "blocking", "threshold", "review_low", ...}
 // A column's value is the first non-empty source: "trait:PATH" (a dotted path into the traits;
 // strings and numbers) or "identifier:KIND" (the most recently seen identifier of that kind).
@@ -33,8 +37,16 @@ struct Field {
   bool operator==(const Field&) const = default;
 };
 
+struct AutoTrain {
+  bool enabled = true;
+  uint64_t min_profiles = 1000;
+  double growth = 2.0;
+  bool operator==(const AutoTrain&) const = default;
+};
+
 struct ServerSettings {
   Settings linkage;
+  AutoTrain auto_train;
   std::vector<Field> fields;  // every column the comparisons and rules use, in table order
   uint64_t max_candidates = 100;
   uint64_t max_cluster_size = 20;

@@ -78,6 +78,32 @@ TEST(ServerSettingsTest, ParseErrorsNameThePath) {
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(FindField(*ok, "surname")->sources, std::vector<std::string>{"trait:surname"});
   EXPECT_EQ(ok->max_cluster_size, 5u);
+  EXPECT_EQ(ok->auto_train, AutoTrain{});  // on by default: 1000 profiles, then each doubling
+  EXPECT_TRUE(ok->auto_train.enabled);
+}
+
+TEST(ServerSettingsTest, AutoTrainSettings) {
+  const std::string base = R"({"comparisons": [{"column": "surname", "kind": "name"}],
+                               "blocking": [[{"column": "surname"}]], "auto_train": )";
+  auto parse = [&](const std::string& auto_train) {
+    return ParseServerSettings(base + auto_train + "}");
+  };
+  auto ok = parse(R"({"enabled": false, "min_profiles": 50, "growth": 1.5})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->auto_train, (AutoTrain{.enabled = false, .min_profiles = 50, .growth = 1.5}));
+  // Written back and read again unchanged.
+  auto again = ParseServerSettings(ServerSettingsToJson(*ok));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->auto_train, ok->auto_train);
+  EXPECT_EQ(parse(R"({"growth": 1.0})").status().message(),
+            "$.auto_train.growth: must be a number from 1.1 to 1000");
+  EXPECT_EQ(parse(R"({"min_profiles": 1})").status().message(),
+            "$.auto_train.min_profiles: must be an integer of at least 2");
+  EXPECT_EQ(parse(R"({"enabled": "yes"})").status().message(),
+            "$.auto_train.enabled: expected true or false");
+  EXPECT_EQ(parse(R"({"every": 3})").status().message(),
+            "$.auto_train.every: unknown key (enabled, min_profiles, growth)");
+  EXPECT_EQ(parse("true").status().message(), "$.auto_train: expected an object");
 }
 
 TEST(ServerSettingsTest, ExtractsValuesFromTraitsAndIdentifiers) {

@@ -31,11 +31,19 @@ Result<T> Read(std::string_view text, const char* what, Fn&& read) {
 }  // namespace
 
 std::string EncodeModel(const StoredModel& m) {
+  json history = json::array();
+  for (const Training& t : m.history) {
+    history.push_back({{"generation", t.generation}, {"at", t.at}, {"trigger", t.trigger},
+                       {"reason", t.reason}, {"population", t.population},
+                       {"profiles", t.profiles}});
+  }
   json j = {{"generation", m.generation},  {"settings_version", m.settings_version},
             {"trained_at", m.trained_at},  {"profiles", m.profiles},
             {"candidates", m.candidates},  {"labels", m.labels},
-            {"seconds", m.seconds},        {"model", json::parse(ModelToJson(m.model))}};
-  return j.dump();
+            {"population", m.population},  {"seconds", m.seconds},
+            {"trigger", m.trigger},        {"reason", m.reason},
+            {"history", history},          {"model", json::parse(ModelToJson(m.model))}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<StoredModel> DecodeModel(std::string_view text) {
@@ -49,6 +57,20 @@ Result<StoredModel> DecodeModel(std::string_view text) {
     m.candidates = j.at("candidates").get<uint64_t>();
     m.labels = j.at("labels").get<uint64_t>();
     m.seconds = j.value("seconds", 0.0);
+    // Models stored before automatic training have no trigger, population or history.
+    m.population = j.value("population", m.profiles);
+    m.trigger = j.value("trigger", std::string("manual"));
+    m.reason = j.value("reason", std::string("requested"));
+    if (auto h = j.find("history"); h != j.end()) {
+      for (const json& t : *h) {
+        m.history.push_back({.generation = t.at("generation").get<uint64_t>(),
+                             .at = t.at("at").get<TimeMs>(),
+                             .trigger = t.at("trigger").get<std::string>(),
+                             .reason = t.at("reason").get<std::string>(),
+                             .population = t.at("population").get<uint64_t>(),
+                             .profiles = t.at("profiles").get<uint64_t>()});
+      }
+    }
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("malformed linkage model: ") + e.what());
   }
@@ -57,10 +79,12 @@ Result<StoredModel> DecodeModel(std::string_view text) {
 }
 
 std::string EncodeBackfill(const BackfillState& b) {
-  return json{{"generation", b.generation}, {"done", b.done},
-              {"after", b.after},           {"indexed", b.indexed},
-              {"started_at", b.started_at}, {"finished_at", b.finished_at}}
-      .dump();
+  return json{{"generation", b.generation},       {"done", b.done},
+              {"after", b.after},                 {"indexed", b.indexed},
+              {"started_at", b.started_at},       {"finished_at", b.finished_at},
+              {"links_done", b.links_done},       {"links_after", b.links_after},
+              {"links_checked", b.links_checked}, {"links_withdrawn", b.links_withdrawn}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<BackfillState> DecodeBackfill(std::string_view text) {
@@ -71,6 +95,11 @@ Result<BackfillState> DecodeBackfill(std::string_view text) {
     b->indexed = j.at("indexed").get<uint64_t>();
     b->started_at = j.at("started_at").get<TimeMs>();
     b->finished_at = j.at("finished_at").get<TimeMs>();
+    // A backfill stored before links were re-scored had no second phase.
+    b->links_done = j.value("links_done", b->done);
+    b->links_after = j.value("links_after", std::string());
+    b->links_checked = j.value("links_checked", uint64_t{0});
+    b->links_withdrawn = j.value("links_withdrawn", uint64_t{0});
   });
 }
 
@@ -132,6 +161,43 @@ std::optional<uint64_t> ParseReviewId(std::string_view id) {
     n = n * 10 + static_cast<uint64_t>(c - '0');
   }
   return n;
+}
+
+std::string EncodeWithdrawal(const Withdrawal& w) {
+  return json{{"n", w.n},
+              {"a", w.a},
+              {"b", w.b},
+              {"probability_before", w.probability_before},
+              {"probability", w.probability},
+              {"cause", w.cause},
+              {"reason", w.reason},
+              {"review_id", w.review_id},
+              {"generation", w.generation},
+              {"explanation", w.explanation},
+              {"at", w.at}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Withdrawal> DecodeWithdrawal(std::string_view text) {
+  return Read<Withdrawal>(text, "withdrawal", [](const json& j, Withdrawal* w) {
+    w->n = j.at("n").get<uint64_t>();
+    w->a = j.at("a").get<std::string>();
+    w->b = j.at("b").get<std::string>();
+    w->probability_before = j.at("probability_before").get<double>();
+    w->probability = j.at("probability").get<double>();
+    w->cause = j.at("cause").get<std::string>();
+    w->reason = j.at("reason").get<std::string>();
+    w->review_id = j.at("review_id").get<std::string>();
+    w->generation = j.at("generation").get<uint64_t>();
+    w->explanation = j.at("explanation").get<std::string>();
+    w->at = j.at("at").get<TimeMs>();
+  });
+}
+
+std::string WithdrawalKey(uint64_t n) {
+  std::string key = "w";
+  PutFixed64BE(&key, n);
+  return key;
 }
 
 std::string EncodeDecision(const Decision& d) {

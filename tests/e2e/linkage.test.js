@@ -1,8 +1,9 @@
 // Probabilistic record linkage in the server, against the real binary: two touchpoints' customer
 // files with no shared key (FEBRL 4: a shop's 5,000 records and a CRM's 5,000 corrupted copies)
-// arrive through the Segment API; training infers the settings from the trait names; true pairs
-// become one profile; the review queue is worked through; an unlink gives both profiles back as
-// they were; everything survives a kill -9; a new record is linked as it arrives.
+// arrive through the Segment API; the engine trains on its own once there are enough, inferring
+// the settings from the trait names; true pairs become one profile; the review queue is worked through; an unlink gives both profiles back as
+// they were; everything survives a kill -9; a new record is linked as it arrives; a linked
+// record that changes so that it no longer matches is separated again.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -67,37 +68,63 @@ test('linkage: train, link true pairs, review, unlink, restart, live linking', {
   try {
     const shopSrc = await server.createSource('Shop', 'store');
     const crmSrc = await server.createSource('CRM', 'crm');
-    await sendAll(server, shopSrc, shop.map((r) => identify('shop', r)));
-    await sendAll(server, crmSrc, crm.map((r) => identify('crm', r)));
+    // One true pair first, kept as its profiles are before anything is linked, to compare after
+    // the unlink.
+    const sample = truth.slice(0, 200);
+    const [keepL, keepR] = [`user_id:shop-${sample[0].rec_id_l}`, `user_id:crm-${sample[0].rec_id_r}`];
+    const keptRows = { l: shop.find((row) => row.rec_id === sample[0].rec_id_l), r: crm.find((row) => row.rec_id === sample[0].rec_id_r) };
+    await sendAll(server, shopSrc, [identify('shop', keptRows.l)]);
+    await sendAll(server, crmSrc, [identify('crm', keptRows.r)]);
     await server.waitProcessed(60000);
-
-    // Before training nothing is linked, and the settings shown are inferred from the traits.
+    const before = { l: (await server.profile(keepL)).json, r: (await server.profile(keepR)).json };
+    const beforeEvents = { l: await server.events(keepL), r: await server.events(keepR) };
+    assert.equal(before.l.linked_profiles, undefined);
+    // Two profiles: far below the automatic training's minimum; nothing is linked.
     let r = await server.api('GET', '/v1/linkage/status');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.state, 'inactive');
+    assert.equal(r.json.auto_train.enabled, true);
+    assert.equal(r.json.auto_train.min_profiles, 1000);
+    assert.deepEqual(r.json.trainings, []);
     r = await server.api('GET', '/v1/linkage/settings');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.stored, false);
+
+    // Everyone else: once 1,000 profiles exist the engine trains on its own (settings inferred
+    // from the trait names, then stored), and again as the profiles double.
+    await sendAll(server, shopSrc, shop.filter((row) => row !== keptRows.l).map((row) => identify('shop', row)));
+    await sendAll(server, crmSrc, crm.filter((row) => row !== keptRows.r).map((row) => identify('crm', row)));
+    await server.waitProcessed(60000);
+    r = await eventually('the automatic trainings', async () => {
+      const s = await server.api('GET', '/v1/linkage/status');
+      const j = s.json;
+      return j.model && j.state === 'ready' && !j.auto_train.training && j.auto_train.next_at_profiles > 10000 ? s : null;
+    });
+    assert.equal(r.json.model.trigger, 'auto');
+    assert.ok(r.json.model.population > 5000, JSON.stringify(r.json.model));
+    const autoTrainings = r.json.trainings;
+    assert.ok(autoTrainings.every((t) => t.trigger === 'auto'), JSON.stringify(autoTrainings));
+    assert.match(autoTrainings[autoTrainings.length - 1].reason, /^first training: \d+ profiles \(min_profiles 1000\)$/);
+    if (autoTrainings.length > 1) assert.match(autoTrainings[0].reason, /^profiles grew from \d+ to \d+ \(growth 2\)$/);
+    r = await server.api('GET', '/v1/linkage/settings');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.stored, true);
     const compared = r.json.comparisons.map((c) => c.column).sort();
     for (const c of ['given_name', 'surname', 'date_of_birth', 'soc_sec_id', 'postcode']) {
       assert.ok(compared.includes(c), `${c} compared: ${compared}`);
     }
     assert.deepEqual(r.json.fields.surname, ['trait:surname']);
+    assert.deepEqual(r.json.auto_train, { enabled: true, min_profiles: 1000, growth: 2 });
     // Store them with a wider review band (FEBRL's pairs are well separated: the default band
-    // [0.1, 0.5) catches nothing here).
-    const settings = { ...r.json, review_low: 0.001 };
+    // [0.1, 0.5) catches nothing here), training by hand from now on.
+    const settings = { ...r.json, review_low: 0.001, auto_train: { enabled: false } };
     r = await server.api('PUT', '/v1/linkage/settings', settings);
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.version, 1);
+    assert.equal(r.json.version, 2);
     assert.equal(r.json.review_low, 0.001);
+    assert.equal(r.json.auto_train.enabled, false);
     assert.equal((await server.api('GET', '/v1/linkage/settings')).json.stored, true);
-
-    // Keep one true pair's profiles as they are before linking, to compare after the unlink.
-    const sample = truth.slice(0, 200);
-    const [keepL, keepR] = [`user_id:shop-${sample[0].rec_id_l}`, `user_id:crm-${sample[0].rec_id_r}`];
-    const before = { l: (await server.profile(keepL)).json, r: (await server.profile(keepR)).json };
-    const beforeEvents = { l: await server.events(keepL), r: await server.events(keepR) };
-    assert.equal(before.l.linked_profiles, undefined);
+    assert.equal((await server.api('GET', '/v1/linkage/status')).json.state, 'inactive');
 
     // Errors: 400 naming the path, admin token required.
     r = await server.api('PUT', '/v1/linkage/settings', { threshold: 3 });
@@ -114,9 +141,11 @@ test('linkage: train, link true pairs, review, unlink, restart, live linking', {
     // Train: the model is learnt over every profile, then every profile is scored.
     r = await server.api('POST', '/v1/linkage/train');
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.generation, 1);
+    const generation = autoTrainings[0].generation + 1;
+    assert.equal(r.json.generation, generation);
     assert.equal(r.json.profiles, 10000);
     assert.equal(r.json.settings_inferred, false);
+    assert.equal(r.json.trigger, 'manual');
     await eventually('the backfill', async () => (await server.api('GET', '/v1/linkage/status')).json.state === 'ready');
     r = await server.api('GET', '/v1/linkage/model');
     assert.equal(r.status, 200, r.text);
@@ -223,7 +252,8 @@ test('linkage: train, link true pairs, review, unlink, restart, live linking', {
     await server.stop('SIGKILL');
     server = await new Server(dataDir, server.port).start();
     r = await server.api('GET', '/v1/linkage/status');
-    assert.equal(r.json.model.generation, 1);
+    assert.equal(r.json.model.generation, generation);
+    assert.equal(r.json.trainings[0].trigger, 'manual');
     await eventually('ready after restart', async () => (await server.api('GET', '/v1/linkage/status')).json.state === 'ready');
     assert.ok(!linkedIds((await server.profile(keepL)).json).has(other.tessera_id));
     assert.ok(!(await sameEntity(reject)));
@@ -241,6 +271,36 @@ test('linkage: train, link true pairs, review, unlink, restart, live linking', {
       const p = (await server.profile(`user_id:call-${rowL.rec_id}`)).json;
       return linkedIds(p).has(shopProfile.tessera_id);
     }, 30000);
+
+    // A linked CRM record changes so that it no longer matches (someone else's details): the
+    // model's link is withdrawn, the two profiles read apart again, and the status says why.
+    let pairW;
+    for (const pair of sample.slice(3)) {
+      const p = (await server.profile(`user_id:shop-${pair.rec_id_l}`)).json;
+      const q = (await server.profile(`user_id:crm-${pair.rec_id_r}`)).json;
+      if (linkedIds(p).has(q.tessera_id) && p.links.every((l) => l.decided_by === 'model')) { pairW = pair; break; }
+    }
+    assert.ok(pairW, 'a linked pair to change');
+    const leftW = `user_id:shop-${pairW.rec_id_l}`;
+    const rightW = (await server.profile(`user_id:crm-${pairW.rec_id_r}`)).json.tessera_id;
+    const rowW = crm.find((row) => row.rec_id === pairW.rec_id_r);
+    const stranger = shop.find((row) => row.rec_id === sample[150].rec_id_l);
+    const traitsW = {};
+    for (const k of Object.keys(rowW)) if (k !== 'rec_id') traitsW[k] = stranger[k] || '';
+    const withdrawnBefore = (await server.api('GET', '/v1/linkage/status')).json.links_withdrawn.total;
+    await sendAll(server, crmSrc, [{ type: 'identify', userId: `crm-${rowW.rec_id}`, traits: traitsW, messageId: 'crm-moved' }]);
+    await server.waitProcessed();
+    await eventually('the link withdrawn', async () => !linkedIds((await server.profile(leftW)).json).has(rightW), 30000);
+    r = await server.api('GET', '/v1/linkage/status');
+    assert.ok(r.json.links_withdrawn.total > withdrawnBefore, JSON.stringify(r.json.links_withdrawn));
+    const w = r.json.links_withdrawn.recent.find((x) => x.profiles.includes(rightW));
+    assert.ok(w, JSON.stringify(r.json.links_withdrawn));
+    assert.equal(w.cause, 'profile changed');
+    assert.match(w.reason, /^link withdrawn/);
+    assert.ok(w.probability < 0.5 && w.probability_before >= 0.5, JSON.stringify(w));
+    assert.ok(w.explanation.comparisons.length >= 5);
+    const leftAfter = (await server.profile(leftW)).json;
+    assert.ok(!(leftAfter.linked_profiles || []).includes(rightW));
   } finally {
     await server.stop();
   }
