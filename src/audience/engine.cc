@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <spdlog/spdlog.h>
 
+#include "audience/population.h"
 #include "core/coding.h"
 
 namespace tessera::audience {
@@ -38,6 +39,20 @@ Engine::Engine(storage::Store* store, eventlog::EventLog* log,
 Engine::~Engine() { Stop(); }
 
 Status Engine::LoadState() {
+  // The stored layout: a data dir from before per-profile records is rewritten once (the state
+  // is derived, but history and the transition counts naming past events' messageIds are not
+  // recomputable from the log as of today, so they are moved, not rebuilt).
+  TESSERA_ASSIGN_OR_RETURN(uint64_t format, state::ReadFormat(store_));
+  if (format == 1) {
+    spdlog::info("audiences: rewriting the stored state as format {}", state::kFormatVersion);
+    TESSERA_RETURN_IF_ERROR(state::MigrateFormat1(store_));
+  } else if (format == 0) {
+    storage::WriteBatch batch;
+    batch.Put(Space::kAudiences, state::kFormatKey, state::EncodeFormat(state::kFormatVersion));
+    TESSERA_RETURN_IF_ERROR(store_->Write(batch, {}));
+  } else if (format != state::kFormatVersion) {
+    return Status::Corruption("audience state of unknown format " + std::to_string(format));
+  }
   std::string v;
   Status s = store_->Get(Space::kAudiences, state::kCursorKey, &v);
   if (s.ok()) {
@@ -147,6 +162,18 @@ Status Engine::Step(bool* did_work) {
   storage::StagedWrites staged(store_);
   std::vector<Transition> transitions;
   ProfileEvaluator eval(snap.get(), &staged, &loader_, &outbox_, &states_, &transitions);
+  if (snap->generation != projected_generation_) {
+    // Cached events keep only the properties some definition reads.
+    std::vector<const Condition*> conditions;
+    std::vector<const Aggregate*> aggregates;
+    for (const auto& c : snap->audiences) conditions.push_back(&*c.def.condition);
+    for (const auto& c : snap->computed) aggregates.push_back(&*c.def.aggregate);
+    loader_.SetPropertyProjection(ProjectionFor(conditions, aggregates).properties);
+    all_needs_ = EventNeeds();
+    for (const auto& c : snap->audiences) all_needs_.Add(c.deps);
+    for (const auto& c : snap->computed) all_needs_.Add(c.deps);
+    projected_generation_ = snap->generation;
+  }
   const uint64_t cursor_before = cursor_;
   const auto states_before = states_;
 
@@ -279,6 +306,7 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
   for (const Event& e : events) {
     cursor_ = e.seq;
     if (none) continue;
+    loader_.Prime(e, all_needs_);
     auto pid = ProfileOf(e);
     if (pid.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(pid.status());
@@ -319,37 +347,32 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
 
 Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now,
                           bool* did_work) {
-  std::map<std::string, Touched> due;
-  size_t fired = 0;
-  storage::WriteBatch stale;
+  // Profiles whose earliest timer is due, in firing order; the record says which of their
+  // definitions are.
+  std::vector<std::string> pids;
   auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek("t"); it->Valid() && state::HasPrefix(it->key(), "t") && fired < options_.max_timers;
+  for (it->Seek("w"); it->Valid() && state::HasPrefix(it->key(), "w") &&
+                      pids.size() < options_.max_timers;
        it->Next()) {
     std::string_view key = it->key();
-    if (key.size() < 10) return Status::Corruption("malformed timer key");
-    TimeMs at = state::DecodeTime(key.data() + 1);
-    if (at > now) break;
-    std::string_view rest = key.substr(9);
-    size_t zero = rest.find('\0');
-    if (zero == std::string_view::npos) return Status::Corruption("malformed timer key");
-    std::string def_id(rest.substr(0, zero)), pid(rest.substr(zero + 1));
-    ++fired;
-    auto [entry, fresh] = due.try_emplace(pid, snap);
-    if (!entry->second.Add(snap, def_id)) {  // a definition deleted since: its teardown removes the rest
-      stale.Delete(Space::kAudiences, std::string(key));
-      stale.Delete(Space::kAudiences, state::TimerIndexKey(def_id, pid));
-    }
+    if (key.size() < 10) return Status::Corruption("malformed wake-up key");
+    if (state::DecodeTime(key.data() + 1) > now) break;
+    pids.emplace_back(key.substr(9));
   }
   TESSERA_RETURN_IF_ERROR(it->status());
-  if (fired == 0) return Status::Ok();
+  if (pids.empty()) return Status::Ok();
   *did_work = true;
-  if (!stale.empty()) TESSERA_RETURN_IF_ERROR(store_->Write(stale, {}));
-  for (const auto& [pid, t] : due) {
+  size_t fired = 0;
+  for (const auto& pid : pids) {
+    Touched due(snap);
+    TESSERA_ASSIGN_OR_RETURN(size_t n, eval->DueTimers(pid, now, &due));
+    fired += n;
+    if (!due.any()) continue;  // only deleted definitions' timers: dropped
     auto node = identity::IdentityGraph::LoadLive(store_, pid);
     if (node.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(node.status());
     // Evaluating resets each evaluated definition's timer to its next change (or none).
-    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "time", now));
+    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, due, "time", now));
     evaluations_.fetch_add(1, std::memory_order_relaxed);
   }
   timers_fired_.fetch_add(fired, std::memory_order_relaxed);

@@ -110,6 +110,8 @@ class Engine {
   Outbox outbox_;
   std::map<std::string, state::DefinitionState> states_;
   uint64_t synced_generation_ = 0;
+  std::optional<uint64_t> projected_generation_;  // of the loader's property projection
+  EventNeeds all_needs_;  // the events that some definition of that generation reads
 
   std::thread worker_;
   std::atomic<bool> stop_{false};

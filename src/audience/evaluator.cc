@@ -97,37 +97,63 @@ state::DefinitionState& ProfileEvaluator::StateOf(const std::string& def_id) {
   return (*states_)[def_id];
 }
 
-Result<state::Membership> ProfileEvaluator::LoadMembership(const std::string& tessera_id,
-                                                           const std::string& def_id) {
-  std::string bytes;
-  Status s = staged_->Get(Space::kAudiences, state::MembershipKey(tessera_id, def_id), &bytes);
-  if (s.code() == StatusCode::kNotFound) return state::Membership{};
-  TESSERA_RETURN_IF_ERROR(s);
-  return state::DecodeMembership(bytes);
+Result<state::ProfileState> ProfileEvaluator::LoadState(const std::string& tessera_id) {
+  return state::ReadProfileState(staged_, tessera_id);
 }
 
-Status ProfileEvaluator::SetTimer(const std::string& def_id, const std::string& tessera_id,
-                                  std::optional<TimeMs> at) {
-  std::string index_key = state::TimerIndexKey(def_id, tessera_id);
-  std::string old;
-  Status s = staged_->Get(Space::kAudiences, index_key, &old);
-  if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
-  std::optional<TimeMs> current;
-  if (s.ok()) {
-    if (old.size() != 8) return Status::Corruption("malformed timer index");
-    current = state::DecodeTime(old.data());
+void ProfileEvaluator::StoreState(const std::string& tessera_id, const state::ProfileState& ps,
+                                  std::optional<TimeMs> wake) {
+  std::optional<TimeMs> next = ps.wake();
+  if (next != wake) {
+    if (wake) staged_->Delete(Space::kAudiences, state::WakeKey(*wake, tessera_id));
+    if (next) staged_->Put(Space::kAudiences, state::WakeKey(*next, tessera_id), "");
   }
-  if (current == at) return Status::Ok();
-  if (current) staged_->Delete(Space::kAudiences, state::TimerKey(*current, def_id, tessera_id));
-  if (at) {
-    std::string v;
-    state::PutTime(&v, *at);
-    staged_->Put(Space::kAudiences, index_key, v);
-    staged_->Put(Space::kAudiences, state::TimerKey(*at, def_id, tessera_id), "");
+  if (ps.empty()) {
+    staged_->Delete(Space::kAudiences, state::ProfileStateKey(tessera_id));
   } else {
-    staged_->Delete(Space::kAudiences, index_key);
+    staged_->Put(Space::kAudiences, state::ProfileStateKey(tessera_id),
+                 state::EncodeProfileState(ps));
   }
-  return Status::Ok();
+}
+
+bool ProfileEvaluator::SetTimer(state::ProfileState* ps, const std::string& def_id,
+                                std::optional<TimeMs> at) {
+  auto it = ps->timers.find(def_id);
+  if (it == ps->timers.end()) {
+    if (!at) return false;
+    ps->timers.emplace(def_id, *at);
+    return true;
+  }
+  if (at == it->second) return false;
+  if (at) {
+    it->second = *at;
+  } else {
+    ps->timers.erase(it);
+  }
+  return true;
+}
+
+Result<size_t> ProfileEvaluator::DueTimers(const std::string& tessera_id, TimeMs now,
+                                           Touched* due) {
+  TESSERA_ASSIGN_OR_RETURN(state::ProfileState ps, LoadState(tessera_id));
+  const std::optional<TimeMs> wake = ps.wake();
+  size_t n = 0;
+  bool dropped = false;
+  for (auto it = ps.timers.begin(); it != ps.timers.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    ++n;
+    if (due->Add(*snap_, it->first)) {
+      ++it;
+    } else {
+      it = ps.timers.erase(it);  // a definition deleted since
+      dropped = true;
+    }
+  }
+  if (dropped) StoreState(tessera_id, ps, wake);
+  return n;
 }
 
 Status ProfileEvaluator::WriteHistory(const std::string& tessera_id, const std::string& def_id,
@@ -159,7 +185,6 @@ Status ProfileEvaluator::Transit(const Compiled& c, const std::string& tessera_i
     auto& size = StateOf(id).size;
     if (size > 0) --size;
   }
-  staged_->Put(Space::kAudiences, state::MembershipKey(tessera_id, id), state::EncodeMembership(*m));
   TESSERA_RETURN_IF_ERROR(
       WriteHistory(tessera_id, id, c.def.name, c.def.version, m->transitions, member, reason, now));
   outbox_->Stage(TransitionEvent(t), staged_);
@@ -200,37 +225,40 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
   TESSERA_RETURN_IF_ERROR(loaded.status());
   ProfileView& view = *loaded;
 
+  // All the profile's state in one read; written back once, if anything changed.
+  TESSERA_ASSIGN_OR_RETURN(state::ProfileState ps, LoadState(pid));
+  const std::optional<TimeMs> wake = ps.wake();
+  bool dirty = false;
+
   // Computed traits first: their current values are traits to the audiences.
   for (size_t i = 0; i < snap_->computed.size(); ++i) {
     const Compiled& c = snap_->computed[i];
-    std::string key = state::ValueKey(pid, c.def.id);
-    std::string stored;
-    Status s = staged_->Get(Space::kAudiences, key, &stored);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    auto stored = ps.values.find(c.def.id);
     std::optional<json> old;
-    if (s.ok()) old = json::parse(stored, nullptr, false);
+    if (stored != ps.values.end()) old = json::parse(stored->second, nullptr, false);
     std::optional<json> value = old;
     if (computed[i]) {
       value = EvaluateAggregateReference(*c.def.aggregate, view, now);
       if (value != old) {
+        dirty = true;
         if (value) {
           std::string text = value->dump(-1, ' ', false, json::error_handler_t::replace);
-          staged_->Put(Space::kAudiences, key, text);
           staged_->Put(Space::kAudiences, state::ValueByDefKey(c.def.id, pid), text);
+          ps.values.insert_or_assign(c.def.id, std::move(text));
           if (!old) ++StateOf(c.def.id).size;
         } else {
-          staged_->Delete(Space::kAudiences, key);
           staged_->Delete(Space::kAudiences, state::ValueByDefKey(c.def.id, pid));
+          ps.values.erase(c.def.id);
           auto& size = StateOf(c.def.id).size;
           if (size > 0) --size;
         }
       }
       std::optional<TimeMs> next;
       if (c.deps.time_dependent) next = NextAggregateChange(*c.def.aggregate, view, now);
-      TESSERA_RETURN_IF_ERROR(SetTimer(c.def.id, pid, next));
+      dirty = SetTimer(&ps, c.def.id, next) || dirty;
     }
     if (value) {
-      view.traits[c.def.name] = *value;
+      view.traits[c.def.name] = std::move(*value);
     } else {
       view.traits.erase(c.def.name);
     }
@@ -238,14 +266,17 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
 
   // Memberships that evaluated audiences read; an input evaluated before its readers (the
   // order is topological) is overwritten with its new answer.
+  auto membership_of = [&](const std::string& id) {
+    auto it = ps.memberships.find(id);
+    return it == ps.memberships.end() ? state::Membership{} : it->second;
+  };
   std::map<std::string, bool> current;
   for (size_t i = 0; i < snap_->audiences.size(); ++i) {
     if (!audiences[i]) continue;
     for (size_t input : snap_->audiences[i].audience_inputs) {
       const std::string& id = snap_->audiences[input].def.id;
       if (current.count(id)) continue;
-      TESSERA_ASSIGN_OR_RETURN(state::Membership m, LoadMembership(pid, id));
-      current[id] = m.member;
+      current[id] = membership_of(id).member;
     }
   }
   ProfileMemberships memberships(snap_, &current);
@@ -253,58 +284,64 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
     if (!audiences[i]) continue;
     const Compiled& c = snap_->audiences[i];
     bool member = EvaluateReference(*c.def.condition, view, now, memberships);
-    TESSERA_ASSIGN_OR_RETURN(state::Membership m, LoadMembership(pid, c.def.id));
+    state::Membership m = membership_of(c.def.id);
     current[c.def.id] = member;
     if (member != m.member) {
       TESSERA_RETURN_IF_ERROR(Transit(c, pid, &m, member, reason, now));
+      ps.memberships.insert_or_assign(c.def.id, m);
+      dirty = true;
     } else if (m.member && m.version != c.def.version) {
       m.version = c.def.version;  // still a member under the new version: the stay goes on
-      staged_->Put(Space::kAudiences, state::MembershipKey(pid, c.def.id),
-                   state::EncodeMembership(m));
+      ps.memberships.insert_or_assign(c.def.id, m);
+      dirty = true;
     }
     std::optional<TimeMs> next;
     if (c.deps.time_dependent) next = NextChange(*c.def.condition, view, now, memberships);
-    TESSERA_RETURN_IF_ERROR(SetTimer(c.def.id, pid, next));
+    dirty = SetTimer(&ps, c.def.id, next) || dirty;
   }
+  if (dirty) StoreState(pid, ps, wake);
   return Status::Ok();
 }
 
 Status ProfileEvaluator::Forget(const std::string& folded, const std::string& into, TimeMs now) {
   auto forget_reason = "merged into " + into;
+  TESSERA_ASSIGN_OR_RETURN(state::ProfileState ps, LoadState(folded));
+  const std::optional<TimeMs> wake = ps.wake();
+  // Only the snapshot's definitions: a deleted one still being torn down exits its members
+  // (this one included) with the record's transition count.
   for (const auto& c : snap_->audiences) {
-    TESSERA_ASSIGN_OR_RETURN(state::Membership m, LoadMembership(folded, c.def.id));
-    if (m.member) {
-      staged_->Delete(Space::kAudiences, state::MemberKey(c.def.id, folded));
-      auto& size = StateOf(c.def.id).size;
-      if (size > 0) --size;
-      TESSERA_RETURN_IF_ERROR(WriteHistory(folded, c.def.id, c.def.name, c.def.version,
-                                           m.transitions + 1, false, forget_reason, now));
+    auto it = ps.memberships.find(c.def.id);
+    if (it != ps.memberships.end()) {
+      const state::Membership& m = it->second;
+      if (m.member) {
+        staged_->Delete(Space::kAudiences, state::MemberKey(c.def.id, folded));
+        auto& size = StateOf(c.def.id).size;
+        if (size > 0) --size;
+        TESSERA_RETURN_IF_ERROR(WriteHistory(folded, c.def.id, c.def.name, c.def.version,
+                                             m.transitions + 1, false, forget_reason, now));
+      }
+      ps.memberships.erase(it);
     }
-    staged_->Delete(Space::kAudiences, state::MembershipKey(folded, c.def.id));
-    TESSERA_RETURN_IF_ERROR(SetTimer(c.def.id, folded, std::nullopt));
+    SetTimer(&ps, c.def.id, std::nullopt);
   }
   for (const auto& c : snap_->computed) {
-    std::string ignored;
-    Status s = staged_->Get(Space::kAudiences, state::ValueKey(folded, c.def.id), &ignored);
-    if (s.ok()) {
-      staged_->Delete(Space::kAudiences, state::ValueKey(folded, c.def.id));
+    if (ps.values.erase(c.def.id) > 0) {
       staged_->Delete(Space::kAudiences, state::ValueByDefKey(c.def.id, folded));
       auto& size = StateOf(c.def.id).size;
       if (size > 0) --size;
-    } else if (s.code() != StatusCode::kNotFound) {
-      return s;
     }
-    TESSERA_RETURN_IF_ERROR(SetTimer(c.def.id, folded, std::nullopt));
+    SetTimer(&ps, c.def.id, std::nullopt);
   }
+  StoreState(folded, ps, wake);
   return Status::Ok();
 }
 
 Result<bool> ProfileEvaluator::TearDown(const std::string& def_id, const std::string& name,
                                         TimeMs now, size_t budget) {
   storage::Store* store = staged_->store();
-  // Members, or profiles with a value; then timers. Each pass deletes what it visits, so a
-  // later call resumes where this one stopped.
-  for (char tag : {'m', 'V', 'T'}) {
+  // Members, then profiles with a value. Each pass deletes what it visits, so a later call
+  // resumes where this one stopped.
+  for (char tag : {'m', 'V'}) {
     std::string prefix(1, tag);
     prefix += def_id;
     prefix += '\0';
@@ -317,20 +354,22 @@ Result<bool> ProfileEvaluator::TearDown(const std::string& def_id, const std::st
           StatusCode::kNotFound) {
         continue;  // already deleted in this batch
       }
+      TESSERA_ASSIGN_OR_RETURN(state::ProfileState ps, LoadState(pid));
+      const std::optional<TimeMs> wake = ps.wake();
       if (tag == 'm') {
-        TESSERA_ASSIGN_OR_RETURN(state::Membership m, LoadMembership(pid, def_id));
+        auto found = ps.memberships.find(def_id);
+        state::Membership m = found == ps.memberships.end() ? state::Membership{} : found->second;
         Compiled gone{Definition{def_id, DefinitionKind::kAudience, name, "", m.version,
                                  std::nullopt, std::nullopt, 0, 0},
                       {},
                       {}};
         TESSERA_RETURN_IF_ERROR(Transit(gone, pid, &m, false, "deleted", now));
-        staged_->Delete(Space::kAudiences, state::MembershipKey(pid, def_id));
-      } else if (tag == 'V') {
-        staged_->Delete(Space::kAudiences, std::string(it->key()));
-        staged_->Delete(Space::kAudiences, state::ValueKey(pid, def_id));
+        ps.memberships.erase(def_id);
       } else {
-        TESSERA_RETURN_IF_ERROR(SetTimer(def_id, pid, std::nullopt));
+        staged_->Delete(Space::kAudiences, std::string(it->key()));
+        ps.values.erase(def_id);
       }
+      StoreState(pid, ps, wake);
     }
     TESSERA_RETURN_IF_ERROR(it->status());
   }

@@ -68,21 +68,31 @@ class ProfileEvaluator {
   // (history says so); the surviving profile is evaluated separately.
   Status Forget(const std::string& folded, const std::string& into, TimeMs now);
 
-  // The definition is gone: every member exits (with events), values and timers go. Returns
-  // true when done, false when `budget` ran out first (call again).
+  // The profile's timers due at `now`: marks those of the snapshot's definitions in *due (to
+  // evaluate), and drops those of deleted definitions. Returns how many were due.
+  Result<size_t> DueTimers(const std::string& tessera_id, TimeMs now, Touched* due);
+
+  // The definition is gone: every member exits (with events) and values go; its timers go
+  // when they fire. Returns true when done, false when `budget` ran out first (call again).
   Result<bool> TearDown(const std::string& def_id, const std::string& name, TimeMs now,
                         size_t budget);
 
  private:
+  // Stages the transition's member-list change, history entry and event, and updates *m;
+  // the caller keeps *m in the profile's record.
   Status Transit(const Compiled& c, const std::string& tessera_id, state::Membership* m,
                  bool member, const std::string& reason, TimeMs now);
-  Status SetTimer(const std::string& def_id, const std::string& tessera_id,
-                  std::optional<TimeMs> at);
+  // Sets the profile's timer for the definition in *ps; true when it changed.
+  static bool SetTimer(state::ProfileState* ps, const std::string& def_id,
+                       std::optional<TimeMs> at);
   Status WriteHistory(const std::string& tessera_id, const std::string& def_id,
                       const std::string& name, uint64_t version, uint64_t n, bool entered,
                       const std::string& reason, TimeMs at);
-  Result<state::Membership> LoadMembership(const std::string& tessera_id,
-                                           const std::string& def_id);
+  // The profile's record as this batch sees it, and its replacement; `wake` is the record's
+  // wake() as loaded, so that the "w" key moves with it.
+  Result<state::ProfileState> LoadState(const std::string& tessera_id);
+  void StoreState(const std::string& tessera_id, const state::ProfileState& ps,
+                  std::optional<TimeMs> wake);
   state::DefinitionState& StateOf(const std::string& def_id);
 
   const Snapshot* const snap_;

@@ -6,6 +6,62 @@ namespace tessera::audience {
 
 using nlohmann::json;
 
+namespace {
+
+// The properties at `paths` (as the reference evaluator looks them up: through objects only,
+// null as absent), at the same paths of a new object.
+json Project(const json& properties, const std::set<Path>& paths) {
+  json out = json::object();
+  for (const Path& path : paths) {
+    const json* cur = &properties;
+    for (const std::string& segment : path) {
+      if (!cur->is_object()) {
+        cur = nullptr;
+        break;
+      }
+      auto it = cur->find(segment);
+      if (it == cur->end()) {
+        cur = nullptr;
+        break;
+      }
+      cur = &*it;
+    }
+    if (!cur || cur->is_null() || path.empty()) continue;
+    json* dst = &out;
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+      json& next = (*dst)[path[i]];
+      // A shorter path already copied this object whole.
+      if (!next.is_object()) next = json::object();
+      dst = &next;
+    }
+    (*dst)[path.back()] = *cur;
+  }
+  return out;
+}
+
+// Roughly the heap a JSON value holds (libstdc++ map nodes and strings), beyond its own node.
+size_t HeapBytes(const json& j) {
+  size_t n = 0;
+  if (j.is_object()) {
+    n += 48;
+    for (const auto& [k, v] : j.items()) n += 80 + k.size() + HeapBytes(v);
+  } else if (j.is_array()) {
+    n += 24;
+    for (const auto& v : j) n += 16 + HeapBytes(v);
+  } else if (j.is_string()) {
+    n += 32 + j.get_ref<const std::string&>().size();
+  }
+  return n;
+}
+
+}  // namespace
+
+void ProfileLoader::SetPropertyProjection(std::optional<std::set<Path>> paths) {
+  if (paths == projection_) return;
+  projection_ = std::move(paths);
+  if (cache_) cache_ = std::make_unique<EventCache>(cache_->max_bytes());
+}
+
 void EventNeeds::Add(const ConditionDeps& deps) {
   any = any || deps.any_event;
   system = system || deps.system_events;
@@ -50,12 +106,13 @@ void EventCache::Insert(uint64_t seq, EventView event, size_t bytes) {
   }
 }
 
-Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq) {
-  if (cache_) {
-    if (const EventView* hit = cache_->Find(seq)) return std::optional<EventView>(*hit);
-  }
-  TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
-  if (e.type != MessageType::kTrack) return std::optional<EventView>();
+void ProfileLoader::NoteSystemEvent(uint64_t seq) {
+  constexpr size_t kMaxSystemSeqs = 4 << 20;
+  if (system_seqs_.size() >= kMaxSystemSeqs) system_seqs_.clear();
+  system_seqs_.insert(seq);
+}
+
+EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
   EventView ev;
   ev.name = e.event;
   ev.source = e.source_id;
@@ -64,9 +121,43 @@ Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq) {
   json message = json::parse(e.json, nullptr, false);
   if (message.is_object()) {
     auto props = message.find("properties");
-    if (props != message.end() && props->is_object()) ev.properties = std::move(*props);
+    if (props != message.end() && props->is_object()) {
+      ev.properties = projection_ ? Project(*props, *projection_) : std::move(*props);
+    }
   }
-  if (cache_) cache_->Insert(seq, ev, sizeof(EventView) + e.json.size());
+  // What a cache entry holds, roughly: its strings and properties, plus the LRU's list and
+  // index nodes. Without a projection, the message's size (an upper bound) as before.
+  *bytes = sizeof(EventView) + 96;
+  *bytes += projection_ ? ev.name.size() + ev.source.size() + ev.touchpoint.size() +
+                              HeapBytes(ev.properties)
+                        : e.json.size();
+  return ev;
+}
+
+void ProfileLoader::Prime(const Event& e, const EventNeeds& needs) {
+  if (!cache_ || e.type != MessageType::kTrack) return;
+  if (e.source_id == kSystemSource) NoteSystemEvent(e.seq);
+  if (!needs.Wants(e.event, e.source_id) || cache_->Find(e.seq)) return;
+  size_t bytes;
+  EventView ev = Decode(e, &bytes);
+  cache_->Insert(e.seq, std::move(ev), bytes);
+}
+
+Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq,
+                                                               const EventNeeds& needs) {
+  if (cache_) {
+    if (const EventView* hit = cache_->Find(seq)) return std::optional<EventView>(*hit);
+  }
+  TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
+  if (e.type != MessageType::kTrack) return std::optional<EventView>();
+  if (e.source_id == kSystemSource) {
+    if (cache_) NoteSystemEvent(seq);
+    // Not decoded (nor cached) for nothing: the next read of it is skipped by its seq.
+    if (!needs.Wants(e.event, e.source_id)) return std::optional<EventView>();
+  }
+  size_t bytes;
+  EventView ev = Decode(e, &bytes);
+  if (cache_) cache_->Insert(seq, ev, bytes);
   return std::optional<EventView>(std::move(ev));
 }
 
@@ -79,7 +170,12 @@ Status ProfileLoader::LoadEvents(const identity::Node& node, const EventNeeds& n
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
       auto entry = profile::DecodeTimelineValue(it->value());
       if (entry && (entry->type != MessageType::kTrack || !needs.MayWant(entry->name))) continue;
-      TESSERA_ASSIGN_OR_RETURN(auto ev, ReadTrackEvent(profile::TimelineKeySeq(key)));
+      const uint64_t seq = profile::TimelineKeySeq(key);
+      // Tessera's own event, which only a definition naming it (or system events) reads.
+      if (entry && !needs.system && !needs.names.count(entry->name) && system_seqs_.count(seq)) {
+        continue;
+      }
+      TESSERA_ASSIGN_OR_RETURN(auto ev, ReadTrackEvent(seq, needs));
       if (!ev || !needs.Wants(ev->name, ev->source)) continue;
       view->events.push_back(std::move(*ev));
     }

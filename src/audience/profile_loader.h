@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "audience/condition.h"
 #include "audience/reference.h"
@@ -46,6 +47,7 @@ class EventCache {
   const EventView* Find(uint64_t seq);
   void Insert(uint64_t seq, EventView event, size_t bytes);
   size_t bytes() const { return bytes_; }
+  size_t max_bytes() const { return max_bytes_; }
 
  private:
   struct Entry {
@@ -72,16 +74,35 @@ class ProfileLoader {
   // NotFound when the profile has no record yet (no event has reached it).
   Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs);
 
+  // Events keep only these property paths (what every definition at hand reads, e.g.
+  // Projection::properties), so that cached events are a fraction of their message's size;
+  // nullopt (the default) keeps all properties. A different projection empties the cache.
+  void SetPropertyProjection(std::optional<std::set<Path>> paths);
+
+  // An event the caller read from the log anyway (the engine, applying it): decoded into the
+  // cache now if `needs` (what all definitions read) wants it, so that evaluations need not
+  // read it again. Without a cache, nothing.
+  void Prime(const Event& e, const EventNeeds& needs);
+
  private:
   Status LoadEvents(const identity::Node& node, const EventNeeds& needs, ProfileView* view);
-  // The event at seq decoded (from the cache when there); nullopt when it is not a track.
-  Result<std::optional<EventView>> ReadTrackEvent(uint64_t seq);
+  // The event at seq decoded (from the cache when there); nullopt when it is not a track, or
+  // is one of Tessera's own that `needs` does not want.
+  Result<std::optional<EventView>> ReadTrackEvent(uint64_t seq, const EventNeeds& needs);
   std::string Touchpoint(const std::string& source_id);
+  // The track event as evaluators see it; *bytes: what it costs in the cache.
+  EventView Decode(const Event& e, size_t* bytes);
+  void NoteSystemEvent(uint64_t seq);
 
   storage::Store* const store_;
   eventlog::EventLog* const log_;
   const sources::SourceRegistry* const sources_;
   std::unique_ptr<EventCache> cache_;
+  std::optional<std::set<Path>> projection_;
+  // Seqs of Tessera's own events (source kSystemSource: Audience Entered/Exited). A profile
+  // has many of them and `any event` skips them, so where no definition at hand names one they
+  // are passed over without a read; kept apart from the cache, at 8 bytes each (bounded).
+  std::unordered_set<uint64_t> system_seqs_;
 };
 
 }  // namespace tessera::audience

@@ -5,17 +5,28 @@
 //
 // Storage (Space::kAudiences), written only by the engine thread, read from any thread:
 //   "cursor"                         -> u64 BE: the last log seq the engine has applied
-//   "r" tessera_id \0 def_id         -> Membership (audiences; kept after an exit)
+//   "format"                         -> varint: the layout version below (kFormatVersion)
+//   "P" tessera_id                   -> ProfileState: all the profile's memberships (kept after
+//                                       an exit), computed values and timers, so an evaluation
+//                                       reads one key and writes it at most once
 //   "m" def_id \0 tessera_id         -> entered_at (only while a member: the member list)
 //   "h" tessera_id \0 i64 BE at, def_id \0 u64 BE n -> history entry JSON, oldest first
-//   "v" tessera_id \0 def_id         -> computed trait value JSON
-//   "V" def_id \0 tessera_id         -> the same value (the list of profiles having one)
-//   "t" i64 BE at, def_id \0 tessera_id -> "" (timers in firing order)
-//   "T" def_id \0 tessera_id         -> i64 BE at (the profile's one timer for the definition)
+//   "V" def_id \0 tessera_id         -> computed trait value JSON (the profiles having one)
+//   "w" i64 BE at, tessera_id       -> "" (the profile's earliest timer: wake-ups in firing
+//                                       order; the record says which definitions are due)
 //   "o" u64 BE n                     -> an Event waiting to be appended to the log (outbox)
 //   "s" def_id                       -> DefinitionState
+// The secondary keys ("m", "V", "w") are written only when what they index changes; the
+// engine never reads them while evaluating a profile. A deleted definition's timers stay in
+// the records until they fire (and are dropped then).
+//
+// Format 1 (no "format" key) kept memberships in "r" tessera_id \0 def_id, values in
+// "v" tessera_id \0 def_id and timers in "t" i64 BE at, def_id \0 tessera_id (+ "T" def_id
+// \0 tessera_id -> at), read and written one key at a time; MigrateFormat1 folds them into
+// "P" records and "w" keys.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -33,8 +44,21 @@ struct Membership {
   uint64_t transitions = 0; // entries + exits so far: names the next event's messageId
   bool operator==(const Membership&) const = default;
 };
-std::string EncodeMembership(const Membership& m);
+std::string EncodeMembership(const Membership& m);  // format 1's "r" value
 Result<Membership> DecodeMembership(std::string_view bytes);
+
+// Everything the engine keeps per profile and definition, in one record ("P").
+struct ProfileState {
+  std::map<std::string, Membership, std::less<>> memberships;  // audiences with a record
+  std::map<std::string, std::string, std::less<>> values;      // computed trait value JSON
+  std::map<std::string, TimeMs, std::less<>> timers;           // the one timer per definition
+  bool empty() const { return memberships.empty() && values.empty() && timers.empty(); }
+  // The earliest timer (the profile's "w" key), if any.
+  std::optional<TimeMs> wake() const;
+  bool operator==(const ProfileState&) const = default;
+};
+std::string EncodeProfileState(const ProfileState& s);
+Result<ProfileState> DecodeProfileState(std::string_view bytes);
 
 // Progress of a definition's backfill over all profiles, and its size.
 struct DefinitionState {
@@ -52,21 +76,38 @@ std::string EncodeDefinitionState(const DefinitionState& s);
 Result<DefinitionState> DecodeDefinitionState(std::string_view bytes);
 
 inline constexpr std::string_view kCursorKey = "cursor";
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr uint64_t kFormatVersion = 2;
 // A time as 8 bytes whose byte order is time order (negative times first).
 void PutTime(std::string* dst, TimeMs at);
 TimeMs DecodeTime(const char* p);
 bool HasPrefix(std::string_view s, std::string_view prefix);
-std::string MembershipKey(std::string_view tessera_id, std::string_view def_id);
+std::string ProfileStateKey(std::string_view tessera_id);
+std::string MembershipKey(std::string_view tessera_id, std::string_view def_id);  // format 1
 std::string MemberKey(std::string_view def_id, std::string_view tessera_id);
 std::string HistoryPrefix(std::string_view tessera_id);
 std::string HistoryKey(std::string_view tessera_id, TimeMs at, std::string_view def_id,
                        uint64_t n);
-std::string ValueKey(std::string_view tessera_id, std::string_view def_id);
+std::string ValueKey(std::string_view tessera_id, std::string_view def_id);  // format 1
 std::string ValueByDefKey(std::string_view def_id, std::string_view tessera_id);
-std::string TimerKey(TimeMs at, std::string_view def_id, std::string_view tessera_id);
-std::string TimerIndexKey(std::string_view def_id, std::string_view tessera_id);
+std::string WakeKey(TimeMs at, std::string_view tessera_id);
+std::string TimerKey(TimeMs at, std::string_view def_id, std::string_view tessera_id);  // format 1
+std::string TimerIndexKey(std::string_view def_id, std::string_view tessera_id);        // format 1
 std::string OutboxKey(uint64_t n);
 std::string StateKey(std::string_view def_id);
+std::string EncodeFormat(uint64_t version);
+
+// The profile's record; an empty one when it has none.
+Result<ProfileState> ReadProfileState(storage::Reader* reader, std::string_view tessera_id);
+
+// The layout version of the stored state: kFormatVersion, 1 for a data dir written before the
+// "format" key existed (it has a cursor), 0 when there is no state at all.
+Result<uint64_t> ReadFormat(storage::Store* store);
+// Rewrites format 1 state as format 2, `batch_keys` old keys per write, and writes the format
+// key last. Each write moves some old keys into their profiles' records and deletes them (the
+// "w" keys are written from the records at the end), so a crash part way leaves a state that
+// a second run completes.
+Status MigrateFormat1(storage::Store* store, size_t batch_keys = 10000);
 
 // ---- Reads for the API (any thread) ----
 
