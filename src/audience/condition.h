@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/event.h"
 #include "core/status.h"
 #include "core/time.h"
 
@@ -281,7 +282,7 @@ Result<Aggregate> AggregateFromJson(const nlohmann::json& json);
 // "other"). `any event` does not select them unless the filter names this source: they are not
 // customer activity, and counting them would make every audience's entries feed back into every
 // definition over any event.
-inline constexpr std::string_view kSystemSource = "tessera";
+inline constexpr std::string_view kSystemSource = kSystemSourceId;
 
 // Whether a filter's name and source (the rest of the filter aside) select an event of that
 // name from that source.

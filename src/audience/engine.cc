@@ -14,10 +14,6 @@ using storage::Space;
 
 namespace {
 
-// One append of outbox events to the log.
-constexpr size_t kOutboxGroupEvents = 1000;
-constexpr size_t kOutboxGroupBytes = 4 << 20;
-
 // Top-level keys of a JSON object text (ingest stored it, so it is an object).
 std::vector<std::string> Keys(const std::string& object_json) {
   std::vector<std::string> out;
@@ -43,9 +39,10 @@ Status Engine::LoadState() {
   // is derived, but history and the transition counts naming past events' messageIds are not
   // recomputable from the log as of today, so they are moved, not rebuilt).
   TESSERA_ASSIGN_OR_RETURN(uint64_t format, state::ReadFormat(store_));
-  if (format == 1) {
+  if (format == 1 || format == 2) {
     spdlog::info("audiences: rewriting the stored state as format {}", state::kFormatVersion);
-    TESSERA_RETURN_IF_ERROR(state::MigrateFormat1(store_));
+    if (format == 1) TESSERA_RETURN_IF_ERROR(state::MigrateFormat1(store_));
+    TESSERA_RETURN_IF_ERROR(state::MigrateFormat2(store_));
   } else if (format == 0) {
     storage::WriteBatch batch;
     batch.Put(Space::kAudiences, state::kFormatKey, state::EncodeFormat(state::kFormatVersion));
@@ -82,7 +79,8 @@ Status Engine::LoadState() {
   for (it->Seek("o"); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
     if (it->key().size() != 9) return Status::Corruption("malformed outbox key");
     outbox_.set_next(DecodeFixed64BE(it->key().data() + 1) + 1);
-    ++pending;
+    TESSERA_ASSIGN_OR_RETURN(uint64_t n, state::OutboxGroupSize(it->value()));
+    pending += n;
   }
   TESSERA_RETURN_IF_ERROR(it->status());
   outbox_pending_.store(pending, std::memory_order_relaxed);
@@ -161,6 +159,7 @@ Status Engine::Step(bool* did_work) {
   const TimeMs now = options_.clock->NowMs();
   storage::StagedWrites staged(store_);
   std::vector<Transition> transitions;
+  ProfileLoader::Step loader_step(&loader_);
   ProfileEvaluator eval(snap.get(), &staged, &loader_, &outbox_, &states_, &transitions);
   if (snap->generation != projected_generation_) {
     // Cached events keep only the properties some definition reads.
@@ -176,12 +175,14 @@ Status Engine::Step(bool* did_work) {
   }
   const uint64_t cursor_before = cursor_;
   const auto states_before = states_;
+  outbox_.Discard();  // what a failed step staged
 
   TESSERA_RETURN_IF_ERROR(SyncDefinitions(*snap, &eval, did_work));
   TESSERA_RETURN_IF_ERROR(ApplyLog(*snap, &eval, did_work));
   TESSERA_RETURN_IF_ERROR(FireTimers(*snap, &eval, now, did_work));
   TESSERA_RETURN_IF_ERROR(Backfill(*snap, &eval, now, did_work));
 
+  outbox_.Flush(&staged);
   if (cursor_ != cursor_before || staged.size() > 0 || states_ != states_before) {
     for (const auto& [id, st] : states_) {
       auto before = states_before.find(id);
@@ -307,6 +308,8 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
     cursor_ = e.seq;
     if (none) continue;
     loader_.Prime(e, all_needs_);
+    // Tessera's own events (entries and exits) touch only definitions that read them by name.
+    if (e.source_id == kSystemSource && !all_needs_.Wants(e.event, e.source_id)) continue;
     auto pid = ProfileOf(e);
     if (pid.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(pid.status());
@@ -434,11 +437,13 @@ Status Engine::AppendOutboxGroup(bool* full) {
   size_t bytes = 0;
   auto it = store_->NewIterator(Space::kAudiences);
   for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
-    TESSERA_ASSIGN_OR_RETURN(Event e, DecodeEvent(it->value()));
-    bytes += e.json.size();
-    events.push_back(std::move(e));
+    TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
+    for (Event& e : group) {
+      bytes += e.json.size();
+      events.push_back(std::move(e));
+    }
     keys.emplace_back(it->key());
-    if (events.size() >= kOutboxGroupEvents || bytes >= kOutboxGroupBytes) break;
+    if (events.size() >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes) break;
   }
   TESSERA_RETURN_IF_ERROR(it->status());
   if (events.empty()) return Status::Ok();
@@ -449,7 +454,8 @@ Status Engine::AppendOutboxGroup(bool* full) {
     outbox_inflight_ = last + 1;
     ++appends_inflight_;
   }
-  const size_t count = keys.size();
+  const size_t count = events.size();
+  const bool was_full = count >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes;
   Status s = log_->Append(std::move(events), [this, keys = std::move(keys), first,
                                               count](Result<eventlog::AppendResult> r) {
     if (r.ok()) {
@@ -474,7 +480,7 @@ Status Engine::AppendOutboxGroup(bool* full) {
     if (s.code() != StatusCode::kUnavailable) return s;
     return Status::Ok();
   }
-  *full = count >= kOutboxGroupEvents || bytes >= kOutboxGroupBytes;
+  *full = was_full;
   return Status::Ok();
 }
 

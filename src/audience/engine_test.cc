@@ -346,7 +346,7 @@ std::map<std::string, std::string> AudienceSpace(storage::Store* store) {
   return out;
 }
 
-// A data dir written by format 1 opens as format 2 with the same state (in several migration
+// A data dir written by format 1 opens as the current format with the same state (in several migration
 // writes here), and goes on from it: the next exit's messageId continues the old count.
 TEST(EngineTest, StateOfTheFormerLayoutIsMigratedOnOpen) {
   EngineHarness h;
@@ -372,6 +372,7 @@ TEST(EngineTest, StateOfTheFormerLayoutIsMigratedOnOpen) {
   ASSERT_EQ(state::ReadFormat(&h.store()).value(), 1u);
   // Small batches: the migration takes several writes, and a rerun of a finished one is a no-op.
   ASSERT_TRUE(state::MigrateFormat1(&h.store(), 7).ok());
+  ASSERT_TRUE(state::MigrateFormat2(&h.store()).ok());
   EXPECT_EQ(AudienceSpace(&h.store()), before);
   DowngradeToFormat1(&h.store());
   h.Close();
@@ -395,6 +396,31 @@ TEST(EngineTest, StateOfTheFormerLayoutIsMigratedOnOpen) {
   h.clock().Set(t0 + kDay);
   h.Settle();
   EXPECT_EQ(h.Value(u1, orders.id), nlohmann::json(0));
+}
+
+// Format 2 kept one event per outbox key: such an outbox is regrouped on open, then appended.
+TEST(EngineTest, AFormat2OutboxIsAppendedAfterMigration) {
+  EngineHarness h;
+  std::string web = h.SourceId("web");
+  Definition plus = h.MakeAudience("plus", R"(trait plan = "plus")");
+  h.Append({Identify("u1", {{"plan", "plus"}}, h.clock().NowMs(), web)});
+  h.Settle();
+  std::string u1 = h.ProfileOf({"user_id", "u1"});
+  ASSERT_EQ(h.TransitionsInLog(u1, plus.id), (std::vector<std::string>{"Audience Entered"}));
+  // An exit a format 2 engine staged and did not append before it stopped.
+  Transition exit{plus.id, plus.name, plus.version, u1, false, h.clock().NowMs(), "event",
+                  "tsr-aud-format2-exit"};
+  storage::WriteBatch old;
+  old.Put(storage::Space::kAudiences, state::OutboxKey(7), EncodeEvent(TransitionEvent(exit)));
+  old.Put(storage::Space::kAudiences, state::kFormatKey, state::EncodeFormat(2));
+  ASSERT_TRUE(h.store().Write(old, {.sync = true}).ok());
+  h.Close();
+  h.Open();
+  h.Settle();
+  EXPECT_EQ(state::ReadFormat(&h.store()).value(), state::kFormatVersion);
+  EXPECT_EQ(h.TransitionsInLog(u1, plus.id),
+            (std::vector<std::string>{"Audience Entered", "Audience Exited"}));
+  for (const auto& [key, value] : AudienceSpace(&h.store())) EXPECT_NE(key[0], 'o') << key;
 }
 
 // The exit of a window expiry happens exactly once whatever point a crash interrupts it at.
@@ -438,7 +464,8 @@ TEST_P(ExpiryRestartTest, ExitHappensOnce) {
       auto events = h.log().Read(1, 1000);
       ASSERT_TRUE(events.ok());
       storage::WriteBatch back;
-      back.Put(storage::Space::kAudiences, state::OutboxKey(1000), EncodeEvent(events->back()));
+      back.Put(storage::Space::kAudiences, state::OutboxKey(1000),
+               state::EncodeOutboxGroup(std::span(&events->back(), 1)));
       ASSERT_TRUE(h.store().Write(back, {.sync = true}).ok());
       h.CrashAndRestart({});
       break;

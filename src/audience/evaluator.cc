@@ -1,6 +1,7 @@
 #include "audience/evaluator.h"
 
 #include "core/coding.h"
+#include "core/json_text.h"
 #include "identity/identity_graph.h"
 
 namespace tessera::audience {
@@ -67,8 +68,20 @@ bool Touched::Add(const Snapshot& snap, std::string_view def_id) {
   return known;
 }
 
-void Outbox::Stage(const Event& event, storage::StagedWrites* staged) {
-  staged->Put(Space::kAudiences, state::OutboxKey(next_++), EncodeEvent(event));
+size_t Outbox::Flush(storage::StagedWrites* staged) {
+  const size_t n = staged_.size();
+  size_t begin = 0;
+  while (begin < n) {
+    size_t end = begin, bytes = 0;
+    while (end < n && end - begin < state::kOutboxGroupEvents && bytes < state::kOutboxGroupBytes) {
+      bytes += staged_[end++].json.size();
+    }
+    staged->Put(Space::kAudiences, state::OutboxKey(next_++),
+                state::EncodeOutboxGroup(std::span(staged_).subspan(begin, end - begin)));
+    begin = end;
+  }
+  staged_.clear();
+  return n;
 }
 
 Event TransitionEvent(const Transition& t) {
@@ -76,20 +89,28 @@ Event TransitionEvent(const Transition& t) {
   e.source_id = std::string(kSystemSource);
   e.type = MessageType::kTrack;
   e.message_id = t.message_id;
-  e.event = t.entered ? "Audience Entered" : "Audience Exited";
+  e.event = t.entered ? kAudienceEntered : kAudienceExited;
   e.timestamp = e.received_at = t.at;
   e.identifiers = {{std::string(id_kind::kTesseraId), t.tessera_id}};
-  json message = {{"type", "track"},
-                  {"event", e.event},
-                  {"messageId", e.message_id},
-                  {"timestamp", FormatIso8601(t.at)},
-                  {"properties",
-                   {{"audience_id", t.def_id},
-                    {"audience_name", t.name},
-                    {"audience_version", t.version},
-                    {"reason", t.reason}}},
-                  {"context", {{"library", {{"name", "tessera"}}}, {"tessera_id", t.tessera_id}}}};
-  e.json = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Written directly (one per entry or exit, so a hot path); the fields as a message has them.
+  std::string& out = e.json;
+  out.reserve(320 + t.name.size());
+  JsonObjectWriter m(&out);
+  m.Field("type").String("track");
+  m.Field("event").String(e.event);
+  m.Field("messageId").String(e.message_id);
+  m.Field("timestamp").String(FormatIso8601(t.at));
+  m.Field("properties");
+  JsonObjectWriter p(&out);
+  p.Field("audience_id").String(t.def_id);
+  p.Field("audience_name").String(t.name);
+  p.Field("audience_version").Uint(t.version);
+  p.Field("reason").String(t.reason);
+  p.Close();
+  m.Field("context").Raw("{\"library\":{\"name\":\"tessera\"},\"tessera_id\":");
+  AppendJsonString(&out, t.tessera_id);
+  out.push_back('}');
+  m.Close();
   return e;
 }
 
@@ -159,11 +180,16 @@ Result<size_t> ProfileEvaluator::DueTimers(const std::string& tessera_id, TimeMs
 Status ProfileEvaluator::WriteHistory(const std::string& tessera_id, const std::string& def_id,
                                       const std::string& name, uint64_t version, uint64_t n,
                                       bool entered, const std::string& reason, TimeMs at) {
-  json entry = {{"audience_id", def_id},   {"audience_name", name},
-                {"version", version},      {"event", entered ? "entered" : "exited"},
-                {"at", FormatIso8601(at)}, {"reason", reason}};
-  staged_->Put(Space::kAudiences, state::HistoryKey(tessera_id, at, def_id, n),
-               entry.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string entry;
+  JsonObjectWriter w(&entry);
+  w.Field("audience_id").String(def_id);
+  w.Field("audience_name").String(name);
+  w.Field("version").Uint(version);
+  w.Field("event").String(entered ? "entered" : "exited");
+  w.Field("at").String(FormatIso8601(at));
+  w.Field("reason").String(reason);
+  w.Close();
+  staged_->Put(Space::kAudiences, state::HistoryKey(tessera_id, at, def_id, n), entry);
   return Status::Ok();
 }
 
@@ -187,7 +213,7 @@ Status ProfileEvaluator::Transit(const Compiled& c, const std::string& tessera_i
   }
   TESSERA_RETURN_IF_ERROR(
       WriteHistory(tessera_id, id, c.def.name, c.def.version, m->transitions, member, reason, now));
-  outbox_->Stage(TransitionEvent(t), staged_);
+  outbox_->Stage(TransitionEvent(t));
   transitions_->push_back(std::move(t));
   return Status::Ok();
 }
@@ -242,10 +268,12 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
       if (value != old) {
         dirty = true;
         if (value) {
-          std::string text = value->dump(-1, ' ', false, json::error_handler_t::replace);
-          staged_->Put(Space::kAudiences, state::ValueByDefKey(c.def.id, pid), text);
-          ps.values.insert_or_assign(c.def.id, std::move(text));
-          if (!old) ++StateOf(c.def.id).size;
+          ps.values.insert_or_assign(
+              c.def.id, value->dump(-1, ' ', false, json::error_handler_t::replace));
+          if (!old) {
+            staged_->Put(Space::kAudiences, state::ValueByDefKey(c.def.id, pid), "");
+            ++StateOf(c.def.id).size;
+          }
         } else {
           staged_->Delete(Space::kAudiences, state::ValueByDefKey(c.def.id, pid));
           ps.values.erase(c.def.id);

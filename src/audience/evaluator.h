@@ -41,14 +41,22 @@ struct Touched {
 };
 
 // Stages outbox entries: events that the engine appends to the log after committing.
+// The Audience Entered / Exited events of one step, in order. Flush writes them with the
+// step's other writes as "o" groups (state.h), which the engine then appends to the log.
 class Outbox {
  public:
-  void Stage(const Event& event, storage::StagedWrites* staged);
+  void Stage(Event event) { staged_.push_back(std::move(event)); }
+  // Stages the events as groups of at most kOutboxGroupEvents events / kOutboxGroupBytes;
+  // returns how many events.
+  size_t Flush(storage::StagedWrites* staged);
+  // A step that failed: its events were never written.
+  void Discard() { staged_.clear(); }
   uint64_t next() const { return next_; }
   void set_next(uint64_t n) { next_ = n; }
 
  private:
-  uint64_t next_ = 1;
+  uint64_t next_ = 1;  // the next group's key
+  std::vector<Event> staged_;
 };
 
 class ProfileEvaluator {
@@ -102,6 +110,9 @@ class ProfileEvaluator {
   std::map<std::string, state::DefinitionState>* const states_;
   std::vector<Transition>* const transitions_;
 };
+
+inline constexpr std::string_view kAudienceEntered = "Audience Entered";
+inline constexpr std::string_view kAudienceExited = "Audience Exited";
 
 // The Audience Entered / Exited event for a transition (source kSystemSource, addressed by
 // tessera_id).

@@ -106,12 +106,6 @@ void EventCache::Insert(uint64_t seq, EventView event, size_t bytes) {
   }
 }
 
-void ProfileLoader::NoteSystemEvent(uint64_t seq) {
-  constexpr size_t kMaxSystemSeqs = 4 << 20;
-  if (system_seqs_.size() >= kMaxSystemSeqs) system_seqs_.clear();
-  system_seqs_.insert(seq);
-}
-
 EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
   EventView ev;
   ev.name = e.event;
@@ -136,7 +130,6 @@ EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
 
 void ProfileLoader::Prime(const Event& e, const EventNeeds& needs) {
   if (!cache_ || e.type != MessageType::kTrack) return;
-  if (e.source_id == kSystemSource) NoteSystemEvent(e.seq);
   if (!needs.Wants(e.event, e.source_id) || cache_->Find(e.seq)) return;
   size_t bytes;
   EventView ev = Decode(e, &bytes);
@@ -150,10 +143,10 @@ Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq,
   }
   TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
   if (e.type != MessageType::kTrack) return std::optional<EventView>();
-  if (e.source_id == kSystemSource) {
-    if (cache_) NoteSystemEvent(seq);
-    // Not decoded (nor cached) for nothing: the next read of it is skipped by its seq.
-    if (!needs.Wants(e.event, e.source_id)) return std::optional<EventView>();
+  // Tessera's own event from a timeline entry that does not say so (written before entries
+  // did): not decoded for nothing.
+  if (e.source_id == kSystemSource && !needs.Wants(e.event, e.source_id)) {
+    return std::optional<EventView>();
   }
   size_t bytes;
   EventView ev = Decode(e, &bytes);
@@ -163,18 +156,26 @@ Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq,
 
 Status ProfileLoader::LoadEvents(const identity::Node& node, const EventNeeds& needs,
                                  ProfileView* view) {
-  auto it = store_->NewIterator(storage::Space::kTimeline);
+  std::unique_ptr<storage::Iterator> own;
+  storage::Iterator* it;
+  if (in_step_) {
+    if (!step_timeline_) step_timeline_ = store_->NewIterator(storage::Space::kTimeline);
+    it = step_timeline_.get();
+  } else {
+    own = store_->NewIterator(storage::Space::kTimeline);
+    it = own.get();
+  }
   for (const auto& fragment : node.fragments) {
     for (it->Seek(fragment); it->Valid(); it->Next()) {
       std::string_view key = it->key();
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
       auto entry = profile::DecodeTimelineValue(it->value());
-      if (entry && (entry->type != MessageType::kTrack || !needs.MayWant(entry->name))) continue;
-      const uint64_t seq = profile::TimelineKeySeq(key);
-      // Tessera's own event, which only a definition naming it (or system events) reads.
-      if (entry && !needs.system && !needs.names.count(entry->name) && system_seqs_.count(seq)) {
-        continue;
+      if (entry) {
+        if (entry->type != MessageType::kTrack || !needs.MayWant(entry->name)) continue;
+        // Tessera's own event, which only a definition naming it (or system events) reads.
+        if (entry->system && !needs.Wants(entry->name, kSystemSource)) continue;
       }
+      const uint64_t seq = profile::TimelineKeySeq(key);
       TESSERA_ASSIGN_OR_RETURN(auto ev, ReadTrackEvent(seq, needs));
       if (!ev || !needs.Wants(ev->name, ev->source)) continue;
       view->events.push_back(std::move(*ev));

@@ -14,7 +14,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "audience/condition.h"
 #include "audience/reference.h"
@@ -84,6 +83,23 @@ class ProfileLoader {
   // read it again. Without a cache, nothing.
   void Prime(const Event& e, const EventNeeds& needs);
 
+  // While one is alive, loads share one timeline iterator (its view as of the first load; the
+  // caller reads what it applies before that, as the engine's step does). Seeking it costs far
+  // less than a new iterator per profile. Outside a Step, each load reads afresh.
+  class Step {
+   public:
+    explicit Step(ProfileLoader* loader) : loader_(loader) { loader_->in_step_ = true; }
+    ~Step() {
+      loader_->in_step_ = false;
+      loader_->step_timeline_.reset();
+    }
+    Step(const Step&) = delete;
+    Step& operator=(const Step&) = delete;
+
+   private:
+    ProfileLoader* const loader_;
+  };
+
  private:
   Status LoadEvents(const identity::Node& node, const EventNeeds& needs, ProfileView* view);
   // The event at seq decoded (from the cache when there); nullopt when it is not a track, or
@@ -92,17 +108,14 @@ class ProfileLoader {
   std::string Touchpoint(const std::string& source_id);
   // The track event as evaluators see it; *bytes: what it costs in the cache.
   EventView Decode(const Event& e, size_t* bytes);
-  void NoteSystemEvent(uint64_t seq);
 
   storage::Store* const store_;
   eventlog::EventLog* const log_;
   const sources::SourceRegistry* const sources_;
   std::unique_ptr<EventCache> cache_;
   std::optional<std::set<Path>> projection_;
-  // Seqs of Tessera's own events (source kSystemSource: Audience Entered/Exited). A profile
-  // has many of them and `any event` skips them, so where no definition at hand names one they
-  // are passed over without a read; kept apart from the cache, at 8 bytes each (bounded).
-  std::unordered_set<uint64_t> system_seqs_;
+  bool in_step_ = false;
+  std::unique_ptr<storage::Iterator> step_timeline_;  // shared by a step's loads
 };
 
 }  // namespace tessera::audience

@@ -210,6 +210,36 @@ std::string OutboxKey(uint64_t n) {
   PutFixed64BE(&key, n);
   return key;
 }
+std::string EncodeOutboxGroup(std::span<const Event> events) {
+  std::string out;
+  PutVarint64(&out, events.size());
+  for (const Event& e : events) PutLengthPrefixed(&out, EncodeEvent(e));
+  return out;
+}
+
+Result<uint64_t> OutboxGroupSize(std::string_view bytes) {
+  Decoder d(bytes);
+  uint64_t n;
+  if (!d.GetVarint64(&n) || n > bytes.size()) return Status::Corruption("malformed outbox group");
+  return n;
+}
+
+Result<std::vector<Event>> DecodeOutboxGroup(std::string_view bytes) {
+  TESSERA_ASSIGN_OR_RETURN(uint64_t n, OutboxGroupSize(bytes));
+  Decoder d(bytes);
+  d.GetVarint64(&n);
+  std::vector<Event> events;
+  events.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view one;
+    if (!d.GetLengthPrefixed(&one)) return Status::Corruption("malformed outbox group");
+    TESSERA_ASSIGN_OR_RETURN(Event e, DecodeEvent(one));
+    events.push_back(std::move(e));
+  }
+  if (!d.done()) return Status::Corruption("malformed outbox group");
+  return events;
+}
+
 std::string StateKey(std::string_view def_id) { return "s" + std::string(def_id); }
 std::string EncodeFormat(uint64_t version) {
   std::string out;
@@ -306,8 +336,21 @@ Status MigrateFormat1(storage::Store* store, size_t batch_keys) {
     return batch.empty() ? Status::Ok() : store->Write(batch, {});
   }());
   storage::WriteBatch done;
-  done.Put(Space::kAudiences, kFormatKey, EncodeFormat(kFormatVersion));
+  done.Put(Space::kAudiences, kFormatKey, EncodeFormat(2));
   return store->Write(done, {.sync = true});
+}
+
+Status MigrateFormat2(storage::Store* store) {
+  // The outbox is small (it is emptied as it is appended), so one write does.
+  storage::WriteBatch batch;
+  auto it = store->NewIterator(Space::kAudiences);
+  for (it->Seek("o"); it->Valid() && HasPrefix(it->key(), "o"); it->Next()) {
+    TESSERA_ASSIGN_OR_RETURN(Event e, DecodeEvent(it->value()));
+    batch.Put(Space::kAudiences, it->key(), EncodeOutboxGroup(std::span(&e, 1)));
+  }
+  TESSERA_RETURN_IF_ERROR(it->status());
+  batch.Put(Space::kAudiences, kFormatKey, EncodeFormat(3));
+  return store->Write(batch, {.sync = true});
 }
 
 Result<std::vector<ProfileMembership>> ReadMemberships(storage::Store* store,
@@ -360,7 +403,12 @@ Result<MemberPage> ReadMembers(storage::Store* store, std::string_view def_id, b
     }
     std::string id(it->key().substr(prefix.size()));
     if (computed) {
-      auto v = nlohmann::json::parse(it->value(), nullptr, false);
+      // The value is in the profile's record, which a later write may have changed since the
+      // iterator's view: a profile whose value went meanwhile is passed over.
+      TESSERA_ASSIGN_OR_RETURN(ProfileState st, ReadProfileState(store, id));
+      auto found = st.values.find(def_id);
+      if (found == st.values.end()) continue;
+      auto v = nlohmann::json::parse(found->second, nullptr, false);
       if (v.is_discarded()) return Status::Corruption("malformed computed value");
       page.members.emplace_back(std::move(id), std::move(v));
     } else {

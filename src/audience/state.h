@@ -11,10 +11,12 @@
 //                                       reads one key and writes it at most once
 //   "m" def_id \0 tessera_id         -> entered_at (only while a member: the member list)
 //   "h" tessera_id \0 i64 BE at, def_id \0 u64 BE n -> history entry JSON, oldest first
-//   "V" def_id \0 tessera_id         -> computed trait value JSON (the profiles having one)
+//   "V" def_id \0 tessera_id         -> "" (the profiles having a value of the computed trait;
+//                                       the value is in the record. Format 2 repeated it here)
 //   "w" i64 BE at, tessera_id       -> "" (the profile's earliest timer: wake-ups in firing
 //                                       order; the record says which definitions are due)
-//   "o" u64 BE n                     -> an Event waiting to be appended to the log (outbox)
+//   "o" u64 BE n                     -> a group of Events waiting to be appended to the log
+//                                       together (the outbox; a step's entries and exits)
 //   "s" def_id                       -> DefinitionState
 // The secondary keys ("m", "V", "w") are written only when what they index changes; the
 // engine never reads them while evaluating a profile. A deleted definition's timers stay in
@@ -23,12 +25,14 @@
 // Format 1 (no "format" key) kept memberships in "r" tessera_id \0 def_id, values in
 // "v" tessera_id \0 def_id and timers in "t" i64 BE at, def_id \0 tessera_id (+ "T" def_id
 // \0 tessera_id -> at), read and written one key at a time; MigrateFormat1 folds them into
-// "P" records and "w" keys.
+// "P" records and "w" keys. Format 2 kept one event per "o" key; MigrateFormat2 makes each a
+// group of one.
 #pragma once
 
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,7 +81,10 @@ Result<DefinitionState> DecodeDefinitionState(std::string_view bytes);
 
 inline constexpr std::string_view kCursorKey = "cursor";
 inline constexpr std::string_view kFormatKey = "format";
-inline constexpr uint64_t kFormatVersion = 2;
+inline constexpr uint64_t kFormatVersion = 3;
+// One outbox group ("o" key), also the most the engine appends to the log at once.
+inline constexpr size_t kOutboxGroupEvents = 1000;
+inline constexpr size_t kOutboxGroupBytes = 4 << 20;
 // A time as 8 bytes whose byte order is time order (negative times first).
 void PutTime(std::string* dst, TimeMs at);
 TimeMs DecodeTime(const char* p);
@@ -94,6 +101,10 @@ std::string WakeKey(TimeMs at, std::string_view tessera_id);
 std::string TimerKey(TimeMs at, std::string_view def_id, std::string_view tessera_id);  // format 1
 std::string TimerIndexKey(std::string_view def_id, std::string_view tessera_id);        // format 1
 std::string OutboxKey(uint64_t n);
+std::string EncodeOutboxGroup(std::span<const Event> events);
+Result<std::vector<Event>> DecodeOutboxGroup(std::string_view bytes);
+// The number of events in an encoded group, without decoding them.
+Result<uint64_t> OutboxGroupSize(std::string_view bytes);
 std::string StateKey(std::string_view def_id);
 std::string EncodeFormat(uint64_t version);
 
@@ -103,11 +114,14 @@ Result<ProfileState> ReadProfileState(storage::Reader* reader, std::string_view 
 // The layout version of the stored state: kFormatVersion, 1 for a data dir written before the
 // "format" key existed (it has a cursor), 0 when there is no state at all.
 Result<uint64_t> ReadFormat(storage::Store* store);
-// Rewrites format 1 state as format 2, `batch_keys` old keys per write, and writes the format
+// Rewrites format 1 state as format 2 (then MigrateFormat2 takes it on), `batch_keys` old keys per write, and writes the format
 // key last. Each write moves some old keys into their profiles' records and deletes them (the
 // "w" keys are written from the records at the end), so a crash part way leaves a state that
 // a second run completes.
 Status MigrateFormat1(storage::Store* store, size_t batch_keys = 10000);
+// Rewrites format 2's outbox (an event per key) as groups of one, in one write with the format
+// key.
+Status MigrateFormat2(storage::Store* store);
 
 // ---- Reads for the API (any thread) ----
 

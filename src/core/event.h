@@ -29,6 +29,11 @@ inline constexpr std::string_view kDeviceId = "device_id";
 inline constexpr std::string_view kTesseraId = "tessera_id";  // addresses a profile, never stored
 }  // namespace id_kind
 
+// The source of the events Tessera writes itself (Audience Entered / Exited, ...). They address
+// one profile by its tessera_id, link nothing and are not customer activity: they go on the
+// profile's timeline but change neither its traits nor its first/last seen, sources or count.
+inline constexpr std::string_view kSystemSourceId = "tessera";
+
 // A typed identifier, already normalised (email lower-cased and trimmed, phone in E.164).
 struct Identifier {
   std::string kind;

@@ -123,8 +123,13 @@ Status Processor::Step(bool* did_work) {
     cursor = e.seq;
     auto resolution = graph_.Resolve(e, &staged);
     TESSERA_RETURN_IF_ERROR(resolution.status());
-    TESSERA_RETURN_IF_ERROR(
-        profile::ApplyEvent(e, resolution->tessera_id, resolution->merged, &staged));
+    if (e.source_id == kSystemSourceId &&
+        resolution->tessera_id != identity::IdentityGraph::NewTesseraId(e.seq)) {
+      profile::AddToTimeline(e, resolution->tessera_id, &staged);
+    } else {
+      TESSERA_RETURN_IF_ERROR(
+          profile::ApplyEvent(e, resolution->tessera_id, resolution->merged, &staged));
+    }
     merges += resolution->merged.size();
     profiles.push_back(resolution->tessera_id);
   }

@@ -76,6 +76,31 @@ TEST(ProcessorTest, ProfilesReflectEventsAndStitchHistory) {
   EXPECT_EQ(processor.merges(), 1u);
 }
 
+// Tessera's own events (an audience entry, addressed by tessera_id) go on the timeline of the
+// profile they address, which they leave otherwise as it was: they are not customer activity.
+TEST(ProcessorTest, OwnEventsOnlyJoinTheTimeline) {
+  storage::MemoryStore store;
+  eventlog::EventLog log(&store, {});
+  ASSERT_TRUE(log.Open().ok());
+  Processor processor(&store, &log, {});
+  ASSERT_TRUE(processor.Start().ok());
+  AppendSync(log, Story());
+  ASSERT_TRUE(processor.WaitProcessed(4, std::chrono::seconds(5)));
+  auto id = identity::IdentityGraph::Lookup(&store, {"user_id", "u"});
+  ASSERT_TRUE(id.ok());
+  auto before = profile::LoadProfile(&store, *id);
+  ASSERT_TRUE(before.ok());
+  Event own = Msg("tsr-aud-1", {{std::string(id_kind::kTesseraId), *id}}, 9000);
+  own.source_id = std::string(kSystemSourceId);
+  own.event = "Audience Entered";
+  AppendSync(log, {own});
+  ASSERT_TRUE(processor.WaitProcessed(5, std::chrono::seconds(5)));
+  EXPECT_EQ(profile::LoadProfile(&store, *id).value(), *before);
+  auto node = identity::IdentityGraph::LoadLive(&store, *id);
+  auto page = profile::ReadTimeline(&store, node->fragments, 10, "");
+  EXPECT_EQ(page->seqs, (std::vector<uint64_t>{5, 4, 3, 2, 1}));
+}
+
 TEST(ProcessorTest, CrashAndRestartConvergesToTheSameState) {
   storage::MemoryStore reference;
   {

@@ -198,22 +198,35 @@ Status ApplyEvent(const Event& event, const std::string& tessera_id,
   }
   ++profile.event_count;
   staged->Put(Space::kProfiles, ProfileKey(tessera_id), EncodeProfile(profile));
-  staged->Put(Space::kTimeline, TimelineKey(tessera_id, event.timestamp, event.seq),
-              EncodeTimelineValue(event));
+  AddToTimeline(event, tessera_id, staged);
   return Status::Ok();
 }
 
+void AddToTimeline(const Event& event, const std::string& tessera_id,
+                   storage::StagedWrites* staged) {
+  staged->Put(Space::kTimeline, TimelineKey(tessera_id, event.timestamp, event.seq),
+              EncodeTimelineValue(event));
+}
+
+namespace {
+constexpr uint8_t kSystemFlag = 0x80;  // in the type byte: Tessera's own event
+}  // namespace
+
 std::string EncodeTimelineValue(const Event& event) {
-  std::string out(1, static_cast<char>(event.type));
+  uint8_t tag = static_cast<uint8_t>(event.type);
+  if (event.source_id == kSystemSourceId) tag |= kSystemFlag;
+  std::string out(1, static_cast<char>(tag));
   out += event.event;
   return out;
 }
 
 std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes) {
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) > static_cast<uint8_t>(MessageType::kAlias)) {
-    return std::nullopt;
-  }
-  return TimelineValue{static_cast<MessageType>(bytes[0]), std::string(bytes.substr(1))};
+  if (bytes.empty()) return std::nullopt;
+  const auto tag = static_cast<uint8_t>(bytes[0]);
+  const auto type = static_cast<uint8_t>(tag & ~kSystemFlag);
+  if (type > static_cast<uint8_t>(MessageType::kAlias)) return std::nullopt;
+  return TimelineValue{static_cast<MessageType>(type), std::string(bytes.substr(1)),
+                       (tag & kSystemFlag) != 0};
 }
 
 uint64_t TimelineKeySeq(std::string_view key) {

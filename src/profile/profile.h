@@ -57,6 +57,11 @@ Result<Profile> DecodeProfile(std::string_view bytes);
 Status ApplyEvent(const Event& event, const std::string& tessera_id,
                   const std::vector<std::string>& merged, storage::StagedWrites* staged);
 
+// Only the timeline entry: what the pipeline does with Tessera's own events (kSystemSourceId)
+// for a profile that exists.
+void AddToTimeline(const Event& event, const std::string& tessera_id,
+                   storage::StagedWrites* staged);
+
 // Folds `from` into `into` as a merge does: traits and consent last-writer-wins by timestamp
 // (ties keep `into`'s), sources united, first/last seen widened, event counts added. Readers
 // use it to show linked profiles as one (identity/links.h) without storing the fold.
@@ -66,10 +71,11 @@ void FoldProfile(Profile* into, Profile from);
 Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id);
 
 // What a timeline entry says about its event without reading the log. Entries written before
-// values were kept decode as nullopt.
+// values were kept decode as nullopt; entries written before `system` was kept say false.
 struct TimelineValue {
   MessageType type = MessageType::kTrack;
-  std::string name;  // Event::event
+  std::string name;     // Event::event
+  bool system = false;  // from kSystemSourceId
 };
 std::string EncodeTimelineValue(const Event& event);
 std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes);

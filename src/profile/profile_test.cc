@@ -122,7 +122,16 @@ TEST_F(ProfileTest, TimelineValuesNameTheEvent) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->type, MessageType::kTrack);
   EXPECT_EQ(v->name, "Order Completed");
+  EXPECT_FALSE(v->system);
+  e.source_id = std::string(kSystemSourceId);
+  e.event = "Audience Entered";
+  v = DecodeTimelineValue(EncodeTimelineValue(e));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->type, MessageType::kTrack);
+  EXPECT_EQ(v->name, "Audience Entered");
+  EXPECT_TRUE(v->system);
   EXPECT_FALSE(DecodeTimelineValue("").has_value());
+  EXPECT_FALSE(DecodeTimelineValue("\x7fX").has_value());
 }
 
 TEST(ProfileCodecTest, RoundTripAndTruncation) {
