@@ -282,7 +282,7 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
         }
       }
       std::optional<TimeMs> next;
-      if (c.deps.time_dependent) next = NextAggregateChange(*c.def.aggregate, view, now);
+      if (c.deps.time_dependent) next = NextAggregateChange(*c.def.aggregate, view, now, &value);
       dirty = SetTimer(&ps, c.def.id, next) || dirty;
     }
     if (value) {
@@ -324,7 +324,7 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
       dirty = true;
     }
     std::optional<TimeMs> next;
-    if (c.deps.time_dependent) next = NextChange(*c.def.condition, view, now, memberships);
+    if (c.deps.time_dependent) next = NextChange(*c.def.condition, view, now, memberships, member);
     dirty = SetTimer(&ps, c.def.id, next) || dirty;
   }
   if (dirty) StoreState(pid, ps, wake);

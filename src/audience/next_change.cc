@@ -124,11 +124,11 @@ std::set<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs n
 }  // namespace
 
 std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
-                                 const AudienceMembership& membership) {
+                                 const AudienceMembership& membership, std::optional<bool> at_now) {
   if (!Dependencies(condition).time_dependent) return std::nullopt;
   Candidates c;
   c.Condition(condition);
-  bool current = EvaluateReference(condition, profile, now, membership);
+  const bool current = at_now ? *at_now : EvaluateReference(condition, profile, now, membership);
   for (TimeMs t : Times(c, profile, now, [](const EventView&) { return true; })) {
     if (EvaluateReference(condition, profile, t, membership) != current) return t;
   }
@@ -136,7 +136,7 @@ std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& 
 }
 
 std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& profile,
-                                          TimeMs now) {
+                                          TimeMs now, const std::optional<nlohmann::json>* at_now) {
   if (!Dependencies(aggregate).time_dependent) return std::nullopt;
   Candidates c;
   c.Aggregate(aggregate);
@@ -146,7 +146,8 @@ std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const Prof
     return SelectsNameAndSource(f, e.name, e.source) &&
            (!f.touchpoint || e.touchpoint == *f.touchpoint);
   };
-  std::optional<nlohmann::json> current = EvaluateAggregateReference(aggregate, profile, now);
+  const std::optional<nlohmann::json> current =
+      at_now ? *at_now : EvaluateAggregateReference(aggregate, profile, now);
   for (TimeMs t : Times(c, profile, now, relevant)) {
     if (EvaluateAggregateReference(aggregate, profile, t) != current) return t;
   }

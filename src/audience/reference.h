@@ -76,15 +76,17 @@ std::optional<nlohmann::json> EvaluateAggregateReference(const Aggregate& aggreg
 // (no new events, traits, identifiers, consent or membership changes): an event leaving or
 // entering a window, a `more than N days ago` coming true, a `within last` going false, a
 // `not ... within` deadline passing. nullopt when it never changes. This is when a durable timer
-// should re-evaluate the profile.
+// should re-evaluate the profile. `at_now`: the answer at now, when the caller has it already.
 std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
-                                 const AudienceMembership& membership);
+                                 const AudienceMembership& membership,
+                                 std::optional<bool> at_now = std::nullopt);
 
 // The same for an aggregate's value (a computed trait's): the earliest time after now at which
 // EvaluateAggregateReference's answer differs with no new data, as an event enters or leaves the
 // window or a date its `where` tests crosses a `within last` / `more than ... ago` threshold.
-// nullopt when it never changes.
+// nullopt when it never changes. `at_now`: the value at now, when the caller has it already.
 std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& profile,
-                                          TimeMs now);
+                                          TimeMs now,
+                                          const std::optional<nlohmann::json>* at_now = nullptr);
 
 }  // namespace tessera::audience

@@ -225,8 +225,7 @@ std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes) {
   const auto tag = static_cast<uint8_t>(bytes[0]);
   const auto type = static_cast<uint8_t>(tag & ~kSystemFlag);
   if (type > static_cast<uint8_t>(MessageType::kAlias)) return std::nullopt;
-  return TimelineValue{static_cast<MessageType>(type), std::string(bytes.substr(1)),
-                       (tag & kSystemFlag) != 0};
+  return TimelineValue{static_cast<MessageType>(type), bytes.substr(1), (tag & kSystemFlag) != 0};
 }
 
 uint64_t TimelineKeySeq(std::string_view key) {

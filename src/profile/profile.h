@@ -74,8 +74,8 @@ Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id
 // values were kept decode as nullopt; entries written before `system` was kept say false.
 struct TimelineValue {
   MessageType type = MessageType::kTrack;
-  std::string name;     // Event::event
-  bool system = false;  // from kSystemSourceId
+  std::string_view name;  // Event::event, in the decoded bytes
+  bool system = false;    // from kSystemSourceId
 };
 std::string EncodeTimelineValue(const Event& event);
 std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes);

@@ -118,14 +118,16 @@ TEST_F(ProfileTest, TimelineValuesNameTheEvent) {
   e.event = "Order Completed";
   std::string key = TimelineKey("tsr_a", 100, 7);
   EXPECT_EQ(TimelineKeySeq(key), 7u);
-  auto v = DecodeTimelineValue(EncodeTimelineValue(e));
+  std::string bytes = EncodeTimelineValue(e);
+  auto v = DecodeTimelineValue(bytes);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->type, MessageType::kTrack);
   EXPECT_EQ(v->name, "Order Completed");
   EXPECT_FALSE(v->system);
   e.source_id = std::string(kSystemSourceId);
   e.event = "Audience Entered";
-  v = DecodeTimelineValue(EncodeTimelineValue(e));
+  bytes = EncodeTimelineValue(e);
+  v = DecodeTimelineValue(bytes);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->type, MessageType::kTrack);
   EXPECT_EQ(v->name, "Audience Entered");
