@@ -436,7 +436,8 @@ Status Engine::AppendOutboxGroup(bool* full) {
   std::vector<std::string> keys;
   size_t bytes = 0;
   auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
+  for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o");
+       it->Next()) {
     TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
     for (Event& e : group) {
       bytes += e.json.size();

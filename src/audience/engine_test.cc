@@ -346,8 +346,8 @@ std::map<std::string, std::string> AudienceSpace(storage::Store* store) {
   return out;
 }
 
-// A data dir written by format 1 opens as the current format with the same state (in several migration
-// writes here), and goes on from it: the next exit's messageId continues the old count.
+// A data dir written by format 1 opens as the current format with the same state (in several
+// migration writes here), and goes on from it: the next exit's messageId continues the old count.
 TEST(EngineTest, StateOfTheFormerLayoutIsMigratedOnOpen) {
   EngineHarness h;
   std::string web = h.SourceId("web");

@@ -114,10 +114,10 @@ Result<ProfileState> ReadProfileState(storage::Reader* reader, std::string_view 
 // The layout version of the stored state: kFormatVersion, 1 for a data dir written before the
 // "format" key existed (it has a cursor), 0 when there is no state at all.
 Result<uint64_t> ReadFormat(storage::Store* store);
-// Rewrites format 1 state as format 2 (then MigrateFormat2 takes it on), `batch_keys` old keys per write, and writes the format
-// key last. Each write moves some old keys into their profiles' records and deletes them (the
-// "w" keys are written from the records at the end), so a crash part way leaves a state that
-// a second run completes.
+// Rewrites format 1 state as format 2 (MigrateFormat2 goes on from there), `batch_keys` old
+// keys per write, and writes the format key last. Each write moves some old keys into their
+// profiles' records and deletes them (the "w" keys are written from the records at the end),
+// so a crash part way leaves a state that a second run completes.
 Status MigrateFormat1(storage::Store* store, size_t batch_keys = 10000);
 // Rewrites format 2's outbox (an event per key) as groups of one, in one write with the format
 // key.

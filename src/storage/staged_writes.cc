@@ -37,7 +37,8 @@ Status StagedWrites::Commit(const WriteOptions& options) {
   std::vector<const std::pair<const std::string, std::optional<std::string>>*> sorted;
   sorted.reserve(staged_.size());
   for (const auto& entry : staged_) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   WriteBatch batch;
   for (const auto* entry : sorted) {
     const auto& [k, v] = *entry;
