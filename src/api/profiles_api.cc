@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "audience/state.h"
+#include "core/json_text.h"
 #include "identity/identity_graph.h"
 #include "identity/links.h"
 #include "profile/profile.h"
@@ -41,16 +42,25 @@ json ParseStored(const std::string& text) {
   return j.is_discarded() ? json(text) : j;
 }
 
-json SourceRef(const ApiContext& ctx, const std::string& source_id) {
+void WriteSourceRef(const ApiContext& ctx, const std::string& source_id, std::string* out) {
+  JsonObjectWriter w(out);
   auto s = ctx.sources->Find(source_id);
-  if (!s.ok()) return {{"id", source_id}};
-  return {{"id", s->id}, {"name", s->name}, {"touchpoint", s->touchpoint}};
+  w.Field("id").String(s.ok() ? s->id : source_id);
+  if (s.ok()) {
+    w.Field("name").String(s->name);
+    w.Field("touchpoint").String(s->touchpoint);
+  }
+  w.Close();
 }
 
-json IdentifiersJson(const std::vector<Identifier>& ids) {
-  json out = json::array();
-  for (const auto& id : ids) out.push_back({{"kind", id.kind}, {"value", id.value}});
-  return out;
+// Stored JSON text as it is (trait and computed values are stored as JSON); anything else,
+// which nothing writes, as a string rather than a broken document.
+void WriteStored(std::string_view text, std::string* out) {
+  if (json::accept(text)) {
+    out->append(text);
+  } else {
+    AppendJsonString(out, text);
+  }
 }
 
 json LinksJson(const identity::Entity& entity) {
@@ -71,7 +81,7 @@ json LinksJson(const identity::Entity& entity) {
 // A profile as the API shows it: with the profiles linked to it (identity/links.h) read as
 // one: their records folded (in tessera_id order, last writer wins by timestamp), identifiers
 // and merge records united. Nothing of the fold is stored, so unlinking shows each as it is.
-Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
+Result<std::string> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
   auto p = profile::LoadProfile(ctx.store, node.tessera_id);
   if (p.status().code() == StatusCode::kNotFound) {
     return Status::NotFound("profile " + node.tessera_id + " has no events yet");
@@ -88,58 +98,93 @@ Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
     TESSERA_RETURN_IF_ERROR(other.status());
     profile::FoldProfile(&p.value(), std::move(other).value());
   }
-  json out;
-  out["tessera_id"] = node.tessera_id;
-  json ids = json::array();
+  // Written directly: this is the API's hot read, and the traits are stored as JSON already.
+  std::string out;
+  out.reserve(2048);
+  JsonObjectWriter w(&out);
+  w.Field("tessera_id").String(node.tessera_id);
+  w.Field("identifiers");
+  JsonArrayWriter ids(&out);
   for (const identity::Node* m : members) {
     for (const auto& r : m->identifiers) {
-      json id = {{"kind", r.id.kind},
-                 {"value", r.id.value},
-                 {"first_seen", FormatIso8601(r.first_seen)},
-                 {"last_seen", FormatIso8601(r.last_seen)}};
-      if (m != &node) id["linked_profile"] = m->tessera_id;
-      ids.push_back(std::move(id));
+      JsonObjectWriter id(ids.Next());
+      id.Field("kind").String(r.id.kind);
+      id.Field("value").String(r.id.value);
+      id.Field("first_seen").String(FormatIso8601(r.first_seen));
+      id.Field("last_seen").String(FormatIso8601(r.last_seen));
+      if (m != &node) id.Field("linked_profile").String(m->tessera_id);
+      id.Close();
     }
   }
-  out["identifiers"] = ids;
+  ids.Close();
   if (entity.members.size() > 1) {
-    json linked = json::array();
+    w.Field("entity_id").String(entity.entity_id());
+    w.Field("linked_profiles");
+    JsonArrayWriter linked(&out);
     for (const identity::Node* m : members) {
-      if (m != &node) linked.push_back(m->tessera_id);
+      if (m != &node) AppendJsonString(linked.Next(), m->tessera_id);
     }
-    out["entity_id"] = entity.entity_id();
-    out["linked_profiles"] = linked;
-    out["links"] = LinksJson(entity);
+    linked.Close();
+    w.Field("links").Raw(LinksJson(entity).dump(-1, ' ', false, json::error_handler_t::replace));
   }
-  json traits = json::object(), provenance = json::object();
-  for (const auto& [name, t] : p->traits) {
-    traits[name] = ParseStored(t.json);
-    provenance[name] = {
-        {"source", t.source_id}, {"message_id", t.message_id}, {"at", FormatIso8601(t.at)}};
-  }
-  // Computed traits are traits too (they win over a sent trait of the same name).
-  TESSERA_ASSIGN_OR_RETURN(auto values, audience::state::ReadValues(ctx.store, node.tessera_id));
+  // Sent traits, then computed ones (they win over a sent trait of the same name).
+  struct TraitOut {
+    std::string_view value;                  // JSON text
+    const profile::TraitValue* sent = nullptr;
+    const std::string* computed = nullptr;  // the definition's id
+  };
+  std::map<std::string_view, TraitOut> traits;
+  for (const auto& [name, t] : p->traits) traits[name] = {t.json, &t, nullptr};
   auto snap = ctx.catalog->snapshot();
-  for (const auto& [def_id, value] : values) {
+  audience::state::ProfileState values;
+  if (!snap->computed.empty()) {
+    TESSERA_ASSIGN_OR_RETURN(values,
+                             audience::state::ReadProfileState(ctx.store, node.tessera_id));
+  }
+  for (const auto& [def_id, text] : values.values) {
     const audience::Compiled* c = snap->Find(def_id);
     if (!c) continue;  // deleted; its values are being removed
-    traits[c->def.name] = value;
-    provenance[c->def.name] = {{"source", "computed_trait"}, {"computed_trait", def_id}};
+    traits[c->def.name] = {text, nullptr, &def_id};
   }
-  out["traits"] = traits;
-  out["trait_provenance"] = provenance;
-  json consent = json::object();
+  w.Field("traits");
+  JsonObjectWriter trait_values(&out);
+  for (const auto& [name, t] : traits) {
+    trait_values.Field(name);
+    WriteStored(t.value, &out);
+  }
+  trait_values.Close();
+  w.Field("trait_provenance");
+  JsonObjectWriter provenance(&out);
+  for (const auto& [name, t] : traits) {
+    provenance.Field(name);
+    JsonObjectWriter one(&out);
+    if (t.sent) {
+      one.Field("source").String(t.sent->source_id);
+      one.Field("message_id").String(t.sent->message_id);
+      one.Field("at").String(FormatIso8601(t.sent->at));
+    } else {
+      one.Field("source").String("computed_trait");
+      one.Field("computed_trait").String(*t.computed);
+    }
+    one.Close();
+  }
+  provenance.Close();
+  w.Field("consent");
+  JsonObjectWriter consent(&out);
   for (const auto& [purpose, c] : p->consent) {
-    consent[purpose] = {{"granted", c.granted},
-                        {"source", c.source_id},
-                        {"message_id", c.message_id},
-                        {"at", FormatIso8601(c.at)}};
+    consent.Field(purpose);
+    JsonObjectWriter one(&out);
+    one.Field("granted").Bool(c.granted);
+    one.Field("source").String(c.source_id);
+    one.Field("message_id").String(c.message_id);
+    one.Field("at").String(FormatIso8601(c.at));
+    one.Close();
   }
-  out["consent"] = consent;
-  json sources = json::array();
-  for (const auto& s : p->sources) sources.push_back(SourceRef(ctx, s));
-  out["sources"] = sources;
-  json merges = json::array();
+  consent.Close();
+  w.Field("sources");
+  JsonArrayWriter sources(&out);
+  for (const auto& s : p->sources) WriteSourceRef(ctx, s, sources.Next());
+  sources.Close();
   std::vector<identity::MergeRecord> records;
   for (const identity::Node* m : members) {
     for (const auto& r : m->merges) {
@@ -148,21 +193,38 @@ Result<json> ProfileJson(const ApiContext& ctx, const identity::Node& node) {
   }
   std::stable_sort(records.begin(), records.end(),
                    [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  w.Field("merges");
+  JsonArrayWriter merges(&out);
   for (const auto& m : records) {
-    merges.push_back({{"action", m.action},
-                      {"from", m.from},
-                      {"into", m.into},
-                      {"identifiers", IdentifiersJson(m.identifiers)},
-                      {"message_id", m.message_id},
-                      {"seq", m.seq},
-                      {"at", FormatIso8601(m.at)}});
+    JsonObjectWriter one(merges.Next());
+    one.Field("action").String(m.action);
+    one.Field("from").String(m.from);
+    one.Field("into").String(m.into);
+    one.Field("identifiers");
+    JsonArrayWriter merged_ids(&out);
+    for (const auto& id : m.identifiers) {
+      JsonObjectWriter i(merged_ids.Next());
+      i.Field("kind").String(id.kind);
+      i.Field("value").String(id.value);
+      i.Close();
+    }
+    merged_ids.Close();
+    one.Field("message_id").String(m.message_id);
+    one.Field("seq").Uint(m.seq);
+    one.Field("at").String(FormatIso8601(m.at));
+    one.Close();
   }
-  out["merges"] = merges;
-  out["merged_profiles"] =
-      json(std::vector<std::string>(node.fragments.begin() + 1, node.fragments.end()));
-  out["first_seen"] = FormatIso8601(p->first_seen);
-  out["last_seen"] = FormatIso8601(p->last_seen);
-  out["event_count"] = p->event_count;
+  merges.Close();
+  w.Field("merged_profiles");
+  JsonArrayWriter folded(&out);
+  for (size_t i = 1; i < node.fragments.size(); ++i) {
+    AppendJsonString(folded.Next(), node.fragments[i]);
+  }
+  folded.Close();
+  w.Field("first_seen").String(FormatIso8601(p->first_seen));
+  w.Field("last_seen").String(FormatIso8601(p->last_seen));
+  w.Field("event_count").Uint(p->event_count);
+  w.Close();
   return out;
 }
 
@@ -204,7 +266,7 @@ void GetProfile(const ApiContext& ctx, Request&& req, Respond respond) {
     auto body = ProfileJson(ctx, *node);
     if (!body.ok() && body.status().code() == StatusCode::kNotFound && attempt < 3) continue;
     if (!body.ok()) return respond(server::StatusResponse(body.status()));
-    return respond(Response{.body = body->dump(-1, ' ', false, json::error_handler_t::replace)});
+    return respond(Response{.body = std::move(body).value()});
   }
 }
 

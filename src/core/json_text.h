@@ -20,9 +20,27 @@ class JsonObjectWriter {
   void String(std::string_view value) { AppendJsonString(out_, value); }
   void Int(int64_t value) { out_->append(std::to_string(value)); }
   void Uint(uint64_t value) { out_->append(std::to_string(value)); }
+  void Bool(bool value) { out_->append(value ? "true" : "false"); }
   // Text that is already JSON (a nested object written by another writer, a number, ...).
   void Raw(std::string_view json) { out_->append(json); }
   void Close() { out_->push_back('}'); }
+
+ private:
+  std::string* out_;
+  bool first_ = true;
+};
+
+// Builds one JSON array: Next() before each element (written to the returned string), then
+// Close().
+class JsonArrayWriter {
+ public:
+  explicit JsonArrayWriter(std::string* out) : out_(out) { out_->push_back('['); }
+  std::string* Next() {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    return out_;
+  }
+  void Close() { out_->push_back(']'); }
 
  private:
   std::string* out_;

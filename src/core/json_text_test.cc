@@ -28,11 +28,22 @@ TEST(JsonText, ObjectWriterMatchesTheLibrary) {
   w.Field("n").Int(-3);
   w.Field("u").Uint(18446744073709551615ull);
   w.Field("nested").Raw("{\"x\":[1,2]}");
+  w.Field("yes").Bool(true);
+  w.Field("list");
+  JsonArrayWriter a(&out);
+  for (int i : {1, 2}) a.Next()->append(std::to_string(i));
+  AppendJsonString(a.Next(), "three");
+  a.Close();
+  w.Field("empty");
+  JsonArrayWriter(&out).Close();
   w.Close();
   nlohmann::json expected = {{"name", "Order \"big\""},
                              {"n", -3},
                              {"u", 18446744073709551615ull},
-                             {"nested", {{"x", {1, 2}}}}};
+                             {"nested", {{"x", {1, 2}}}},
+                             {"yes", true},
+                             {"list", {1, 2, "three"}},
+                             {"empty", nlohmann::json::array()}};
   EXPECT_EQ(nlohmann::json::parse(out), expected);
 }
 
