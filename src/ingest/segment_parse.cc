@@ -3,10 +3,10 @@
 //
 // simdjson is used with error codes only, so nothing here throws except std::bad_alloc.
 #include <algorithm>
-#include <cstdio>
 #include <unordered_set>
 #include <vector>
 
+#include "core/json_text.h"
 #include "ingest/segment.h"
 #include "ingest/segment_internal.h"
 
@@ -54,31 +54,6 @@ std::string QuoteForError(std::string_view text) {
   }
   out.push_back('"');
   return out;
-}
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 // Appends `value` minified. simdjson::to_string builds a fresh string_builder (a vector<char>

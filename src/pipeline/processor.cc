@@ -123,8 +123,7 @@ Status Processor::Step(bool* did_work) {
     cursor = e.seq;
     auto resolution = graph_.Resolve(e, &staged);
     TESSERA_RETURN_IF_ERROR(resolution.status());
-    if (e.source_id == kSystemSourceId &&
-        resolution->tessera_id != identity::IdentityGraph::NewTesseraId(e.seq)) {
+    if (e.source_id == kSystemSourceId && !resolution->created) {
       profile::AddToTimeline(e, resolution->tessera_id, &staged);
     } else {
       TESSERA_RETURN_IF_ERROR(

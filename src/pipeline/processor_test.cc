@@ -54,14 +54,20 @@ std::string DumpDerived(storage::Store* store) {
   return out;
 }
 
-TEST(ProcessorTest, ProfilesReflectEventsAndStitchHistory) {
+// A running processor over a fresh store that has processed Story().
+struct StoryProcessed : ::testing::Test {
+  void SetUp() override {
+    ASSERT_TRUE(log.Open().ok());
+    ASSERT_TRUE(processor.Start().ok());
+    AppendSync(log, Story());
+    ASSERT_TRUE(processor.WaitProcessed(4, std::chrono::seconds(5)));
+  }
   storage::MemoryStore store;
-  eventlog::EventLog log(&store, {});
-  ASSERT_TRUE(log.Open().ok());
-  Processor processor(&store, &log, {});
-  ASSERT_TRUE(processor.Start().ok());
-  AppendSync(log, Story());
-  ASSERT_TRUE(processor.WaitProcessed(4, std::chrono::seconds(5)));
+  eventlog::EventLog log{&store, {}};
+  Processor processor{&store, &log, {}};
+};
+
+TEST_F(StoryProcessed, ProfilesReflectEventsAndStitchHistory) {
   auto id = identity::IdentityGraph::Lookup(&store, {"user_id", "u"});
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*identity::IdentityGraph::Lookup(&store, {"anonymous_id", "app"}), *id);
@@ -78,14 +84,7 @@ TEST(ProcessorTest, ProfilesReflectEventsAndStitchHistory) {
 
 // Tessera's own events (an audience entry, addressed by tessera_id) go on the timeline of the
 // profile they address, which they leave otherwise as it was: they are not customer activity.
-TEST(ProcessorTest, OwnEventsOnlyJoinTheTimeline) {
-  storage::MemoryStore store;
-  eventlog::EventLog log(&store, {});
-  ASSERT_TRUE(log.Open().ok());
-  Processor processor(&store, &log, {});
-  ASSERT_TRUE(processor.Start().ok());
-  AppendSync(log, Story());
-  ASSERT_TRUE(processor.WaitProcessed(4, std::chrono::seconds(5)));
+TEST_F(StoryProcessed, OwnEventsOnlyJoinTheTimeline) {
   auto id = identity::IdentityGraph::Lookup(&store, {"user_id", "u"});
   ASSERT_TRUE(id.ok());
   auto before = profile::LoadProfile(&store, *id);
