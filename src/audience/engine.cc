@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <unordered_map>
 
 #include "audience/population.h"
 #include "core/coding.h"
@@ -74,15 +76,16 @@ Status Engine::LoadState() {
     cursor_ = processor_->processed_seq();
   }
   // The outbox continues after its last entry; whatever is in it is appended again.
-  outbox_.set_next(1);
+  uint64_t next = 1;
   uint64_t pending = 0;
   for (it->Seek("o"); it->Valid() && state::HasPrefix(it->key(), "o"); it->Next()) {
     if (it->key().size() != 9) return Status::Corruption("malformed outbox key");
-    outbox_.set_next(DecodeFixed64BE(it->key().data() + 1) + 1);
+    next = DecodeFixed64BE(it->key().data() + 1) + 1;
     TESSERA_ASSIGN_OR_RETURN(uint64_t n, state::OutboxGroupSize(it->value()));
     pending += n;
   }
   TESSERA_RETURN_IF_ERROR(it->status());
+  outbox_.Reset(next);
   outbox_pending_.store(pending, std::memory_order_relaxed);
   {
     MutexLock lock(&mu_);
@@ -167,10 +170,10 @@ Status Engine::Step(bool* did_work) {
     std::vector<const Aggregate*> aggregates;
     for (const auto& c : snap->audiences) conditions.push_back(&*c.def.condition);
     for (const auto& c : snap->computed) aggregates.push_back(&*c.def.aggregate);
-    loader_.SetPropertyProjection(ProjectionFor(conditions, aggregates).properties);
     all_needs_ = EventNeeds();
     for (const auto& c : snap->audiences) all_needs_.Add(c.deps);
     for (const auto& c : snap->computed) all_needs_.Add(c.deps);
+    loader_.Configure(ProjectionFor(conditions, aggregates).properties, all_needs_);
     projected_generation_ = snap->generation;
   }
   const uint64_t cursor_before = cursor_;
@@ -198,6 +201,7 @@ Status Engine::Step(bool* did_work) {
     staged.Put(Space::kAudiences, state::kCursorKey, cursor);
     // Not synced: the outbox append below is, and it carries this write with it.
     TESSERA_RETURN_IF_ERROR(staged.Commit({}));
+    outbox_.Committed();
   }
   applied_.store(cursor_, std::memory_order_release);
   if (!transitions.empty()) {
@@ -302,12 +306,12 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
   *did_work = true;
   const TimeMs now = options_.clock->NowMs();
   std::map<std::string, Touched> touched;  // by profile
+  std::unordered_map<std::string, identity::Node> nodes;  // live profiles read in this step
   std::vector<std::string> folded;
   const bool none = snap.computed.empty() && snap.audiences.empty();
   for (const Event& e : events) {
     cursor_ = e.seq;
     if (none) continue;
-    loader_.Prime(e, all_needs_);
     // Tessera's own events (entries and exits) touch only definitions that read them by name.
     if (e.source_id == kSystemSource && !all_needs_.Wants(e.event, e.source_id)) continue;
     auto pid = ProfileOf(e);
@@ -317,7 +321,14 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
     // A profile's first event: every definition gets its first answer, including those true of
     // an empty history (`not performed X`, a count of 0) that no event of theirs will touch.
     if (*pid == identity::IdentityGraph::NewTesseraId(e.seq)) t.all = true;
-    TESSERA_ASSIGN_OR_RETURN(identity::Node node, identity::IdentityGraph::LoadLive(store_, *pid));
+    auto known = nodes.find(*pid);
+    if (known == nodes.end()) {
+      TESSERA_ASSIGN_OR_RETURN(identity::Node node,
+                               identity::IdentityGraph::LoadLive(store_, *pid));
+      known = nodes.emplace(*pid, std::move(node)).first;
+    }
+    const identity::Node& node = known->second;
+    TESSERA_RETURN_IF_ERROR(loader_.Apply(node, e));
     for (const auto& m : node.merges) {
       if (m.seq != e.seq) continue;
       if (m.action == "merge") {
@@ -339,7 +350,12 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
   }
   for (const auto& [pid, t] : touched) {
     if (!t.any()) continue;
-    auto node = identity::IdentityGraph::LoadLive(store_, pid);
+    // The profile as this step read it above (a later read could only see the pipeline's
+    // work past the step's events, which their own step handles), or else from the store.
+    auto known = nodes.find(pid);
+    Result<identity::Node> node = known != nodes.end()
+                                      ? Result<identity::Node>(std::move(known->second))
+                                      : identity::IdentityGraph::LoadLive(store_, pid);
     if (node.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(node.status());
     TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "event", now));
@@ -432,24 +448,28 @@ Status Engine::AppendOutboxGroup(bool* full) {
     MutexLock lock(&mu_);
     from = std::max<uint64_t>(outbox_inflight_, 1);
   }
+  // Group keys below next() are committed; those from `from` on are not yet appended.
+  if (from >= outbox_.next()) return Status::Ok();
   std::vector<Event> events;
-  std::vector<std::string> keys;
+  std::vector<uint64_t> keys;
   size_t bytes = 0;
-  auto it = store_->NewIterator(Space::kAudiences);
-  for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o");
-       it->Next()) {
-    TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
-    for (Event& e : group) {
-      bytes += e.json.size();
-      events.push_back(std::move(e));
+  if (!outbox_.TakeFrom(from, &events, &keys, &bytes)) {
+    auto it = store_->NewIterator(Space::kAudiences);
+    for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o");
+         it->Next()) {
+      TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
+      for (Event& e : group) {
+        bytes += e.json.size();
+        events.push_back(std::move(e));
+      }
+      keys.push_back(DecodeFixed64BE(it->key().data() + 1));
+      if (events.size() >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes) break;
     }
-    keys.emplace_back(it->key());
-    if (events.size() >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes) break;
+    TESSERA_RETURN_IF_ERROR(it->status());
   }
-  TESSERA_RETURN_IF_ERROR(it->status());
   if (events.empty()) return Status::Ok();
-  const uint64_t first = DecodeFixed64BE(keys.front().data() + 1);
-  const uint64_t last = DecodeFixed64BE(keys.back().data() + 1);
+  const uint64_t first = keys.front();
+  const uint64_t last = keys.back();
   {
     MutexLock lock(&mu_);
     outbox_inflight_ = last + 1;
@@ -461,7 +481,7 @@ Status Engine::AppendOutboxGroup(bool* full) {
                                               count](Result<eventlog::AppendResult> r) {
     if (r.ok()) {
       storage::WriteBatch done;
-      for (const auto& k : keys) done.Delete(Space::kAudiences, k);
+      for (uint64_t k : keys) done.Delete(Space::kAudiences, state::OutboxKey(k));
       Status w = store_->Write(done, {});
       if (!w.ok()) spdlog::warn("audiences: clearing the outbox: {}", w.ToString());
       outbox_pending_.fetch_sub(std::min<uint64_t>(count, outbox_pending_.load()),

@@ -38,7 +38,7 @@ struct EngineOptions {
   size_t backfill_slice = 500;      // profiles per backfill step
   size_t max_timers = 2000;         // due timers per step
   bool append_outbox = true;        // false: leave events in the outbox (tests of crashes)
-  size_t event_cache_bytes = 64 << 20;  // decoded events kept for re-evaluations (ProfileLoader)
+  size_t event_cache_bytes = 256 << 20;  // profiles' decoded events (ProfileLoader)
 };
 
 class Engine {

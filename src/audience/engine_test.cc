@@ -17,23 +17,49 @@ using testutil::kHour;
 using testutil::kMinute;
 using testutil::Track;
 
-TEST(EventCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBudget) {
-  EventCache cache(300);
-  auto ev = [](std::string name) { return EventView{std::move(name), "web", "s", 1, {}}; };
-  cache.Insert(1, ev("a"), 100);
-  cache.Insert(2, ev("b"), 100);
-  cache.Insert(3, ev("c"), 100);
-  ASSERT_NE(cache.Find(1), nullptr);  // 1 is now the most recently used
-  cache.Insert(4, ev("d"), 100);      // evicts 2
-  EXPECT_EQ(cache.Find(2), nullptr);
-  ASSERT_NE(cache.Find(1), nullptr);
-  EXPECT_EQ(cache.Find(1)->name, "a");
-  EXPECT_NE(cache.Find(3), nullptr);
-  EXPECT_NE(cache.Find(4), nullptr);
+TEST(ProfileEventCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBudget) {
+  ProfileEventCache cache(300);
+  auto entry = [](size_t bytes) { return ProfileEventCache::Entry{{"x"}, {}, 0, bytes}; };
+  cache.Insert("a", entry(99));  // + 1 for the id
+  cache.Insert("b", entry(99));
+  cache.Insert("c", entry(99));
+  ASSERT_NE(cache.Find("a"), nullptr);  // a is now the most recently used
+  cache.Insert("d", entry(99));         // evicts b
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  EXPECT_NE(cache.Find("a"), nullptr);
+  EXPECT_NE(cache.Find("c"), nullptr);
+  EXPECT_NE(cache.Find("d"), nullptr);
   EXPECT_EQ(cache.bytes(), 300u);
-  cache.Insert(5, ev("too big"), 301);  // never cached
-  EXPECT_EQ(cache.Find(5), nullptr);
+  cache.Insert("e", entry(300));  // never kept
+  EXPECT_EQ(cache.Find("e"), nullptr);
   EXPECT_EQ(cache.bytes(), 300u);
+  cache.Erase("a");
+  EXPECT_EQ(cache.bytes(), 200u);
+  cache.Clear();
+  EXPECT_TRUE(cache.empty());
+  EXPECT_EQ(cache.bytes(), 0u);
+}
+
+TEST(ProfileEventCacheTest, AddedEventsTakeTheirTimelinePlace) {
+  ProfileEventCache cache(1 << 20);
+  auto ev = [](TimeMs at) { return EventView{"e", "web", "s", at, {}}; };
+  // Fragment 0 is the live profile p; fragment 1 one merged into it.
+  ProfileEventCache::Entry entry{{"p", "q"}, {}, 10, 100};
+  entry.events = {{9, 0, ev(300)}, {4, 0, ev(100)}, {10, 1, ev(500)}};
+  cache.Insert("p", std::move(entry));
+  cache.Add("p", 11, ev(200), 10);
+  cache.Add("p", 12, ev(300), 10);  // same time as seq 9: the higher seq first
+  cache.Add("p", 13, ev(50), 10);
+  const ProfileEventCache::Entry* got = cache.Find("p");
+  ASSERT_NE(got, nullptr);
+  std::vector<uint64_t> seqs;
+  for (const auto& e : got->events) seqs.push_back(e.seq);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{12, 9, 11, 4, 13, 10}));
+  EXPECT_EQ(got->through, 13u);
+  EXPECT_EQ(cache.bytes(), 131u);
+  cache.Add("p", 14, ev(1), 1 << 20);  // the entry outgrows the budget: dropped
+  EXPECT_EQ(cache.Find("p"), nullptr);
+  EXPECT_EQ(cache.bytes(), 0u);
 }
 
 TEST(EngineTest, EntersOnAnEventAndLeavesWhenTheWindowExpires) {
@@ -283,6 +309,33 @@ TEST(EngineTest, MergedProfilesHandTheirMembershipsToTheSurvivor) {
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[1]["reason"], "merged into " + live);
+}
+
+TEST(EngineTest, AnEventStaysWithTheProfileWhoseTimelineHasItAfterAnIdentifierMoves) {
+  EngineHarness h;
+  std::string app = h.SourceId("app");
+  Definition buyers =
+      h.MakeAudience("buyers", R"(performed "Order Completed" at least 2 times)");
+  TimeMs t0 = h.clock().NowMs();
+  Event first = Track("u1", "Order Completed", t0, app);
+  first.identifiers.push_back({"device_id", "d1"});
+  h.Append({first});
+  h.Settle();  // u1's events are now in the engine's cache
+  std::string u1 = h.ProfileOf({"user_id", "u1"});
+  EXPECT_TRUE(h.Members(buyers.id).empty());
+
+  // An order from the device alone joins u1's timeline; then u2 logs in on the device, which
+  // moves to u2 (one user per profile, the device stays with the newest). By the time the
+  // engine applies the order, the device points at u2, but the order stays u1's.
+  Event anon = Track("x", "Order Completed", t0 + 1, app);
+  anon.user_id.clear();
+  anon.identifiers = {{"device_id", "d1"}};
+  h.Append({anon, Identify("u2", {{"name", "Bo"}}, t0 + 2, app, {{"device_id", "d1"}})});
+  h.Settle();
+  std::string u2 = h.ProfileOf({"user_id", "u2"});
+  ASSERT_NE(u1, u2);
+  ASSERT_EQ(h.ProfileOf({"device_id", "d1"}), u2);
+  EXPECT_EQ(h.Members(buyers.id), std::set<std::string>{u1});
 }
 
 TEST(EngineTest, ConsentAndIdentifierFactsAreLive) {

@@ -20,6 +20,9 @@
 namespace tessera::audience {
 namespace {
 
+// What a condition or aggregate reads of time: its durations and the paths whose dates give
+// bases, and whether it reads `now` at all (Dependencies().time_dependent, found on the same
+// walk).
 class Candidates {
  public:
   void Condition(const audience::Condition& c) {
@@ -29,44 +32,54 @@ class Candidates {
     Filter(a.events);
     Window(a.window);
   }
+  // After the walk: durations sorted, once each.
+  void Finish() {
+    std::sort(durations.begin(), durations.end());
+    durations.erase(std::unique(durations.begin(), durations.end()), durations.end());
+  }
 
-  std::set<int64_t> durations = {0};
-  std::vector<Path> trait_paths;
-  std::vector<Path> property_paths;
+  bool time_dependent = false;
+  std::vector<int64_t> durations = {0};
+  std::vector<const Path*> trait_paths;
+  std::vector<const Path*> property_paths;
 
  private:
   void Window(const std::optional<Duration>& d) {
-    if (d) durations.insert(d->Ms());
+    if (!d) return;
+    durations.push_back(d->Ms());
+    time_dependent = true;
   }
   void TestDuration(const audience::ValueTest& t) {
-    if (t.duration) durations.insert(t.duration->Ms());
+    if (t.op == Op::kWithinLast || t.op == Op::kMoreThanAgo) time_dependent = true;
+    if (t.duration) durations.push_back(t.duration->Ms());
   }
   void Filter(const EventFilter& f) {
     if (f.where) Condition(**f.where);
   }
   void Node(const TraitCondition& n) {
-    trait_paths.push_back(n.trait);
+    trait_paths.push_back(&n.trait);
     TestDuration(n.test);
   }
   void Node(const PropertyCondition& n) {
-    property_paths.push_back(n.property);
+    property_paths.push_back(&n.property);
     TestDuration(n.test);
   }
   void Node(const AggregateCondition& n) {
-    if (!n.aggregate.property.empty()) property_paths.push_back(n.aggregate.property);
+    if (!n.aggregate.property.empty()) property_paths.push_back(&n.aggregate.property);
     Filter(n.aggregate.events);
     Window(n.aggregate.window);
     TestDuration(n.test);
   }
   void Node(const SequenceCondition& n) {
     for (const EventFilter& step : n.steps) Filter(step);
-    Window(n.within);
+    durations.push_back(n.within.Ms());
     Window(n.window);
   }
   void Node(const NotFollowedByCondition& n) {
     Filter(n.first);
     Filter(n.absent);
-    Window(n.within);
+    durations.push_back(n.within.Ms());
+    time_dependent = true;  // the `within` deadline passes with time
     Window(n.window);
   }
   void Node(const AudienceCondition&) {}
@@ -94,30 +107,33 @@ const nlohmann::json* Lookup(const nlohmann::json& root, const Path& path) {
 
 // Every b + d after now, ascending. Only events for which `relevant` holds give bases.
 template <typename Relevant>
-std::set<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now,
-                       Relevant relevant) {
+std::vector<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now,
+                          Relevant relevant) {
   std::vector<TimeMs> bases;
   for (const EventView& e : profile.events) {
     if (!relevant(e)) continue;
     bases.push_back(e.timestamp);
-    for (const Path& path : c.property_paths) {
-      if (const nlohmann::json* v = Lookup(e.properties, path)) {
+    for (const Path* path : c.property_paths) {
+      if (const nlohmann::json* v = Lookup(e.properties, *path)) {
         if (auto t = internal::JsonAsTime(*v)) bases.push_back(*t);
       }
     }
   }
-  for (const Path& path : c.trait_paths) {
-    if (const nlohmann::json* v = Lookup(profile.traits, path)) {
+  for (const Path* path : c.trait_paths) {
+    if (const nlohmann::json* v = Lookup(profile.traits, *path)) {
       if (auto t = internal::JsonAsTime(*v)) bases.push_back(*t);
     }
   }
-  std::set<TimeMs> times;
+  std::vector<TimeMs> times;
+  times.reserve(bases.size() * c.durations.size());
   for (TimeMs b : bases) {
     for (int64_t d : c.durations) {
       TimeMs t;
-      if (!__builtin_add_overflow(b, d, &t) && t > now) times.insert(t);
+      if (!__builtin_add_overflow(b, d, &t) && t > now) times.push_back(t);
     }
   }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
   return times;
 }
 
@@ -125,9 +141,10 @@ std::set<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs n
 
 std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& profile, TimeMs now,
                                  const AudienceMembership& membership, std::optional<bool> at_now) {
-  if (!Dependencies(condition).time_dependent) return std::nullopt;
   Candidates c;
   c.Condition(condition);
+  if (!c.time_dependent) return std::nullopt;
+  c.Finish();
   const bool current = at_now ? *at_now : EvaluateReference(condition, profile, now, membership);
   for (TimeMs t : Times(c, profile, now, [](const EventView&) { return true; })) {
     if (EvaluateReference(condition, profile, t, membership) != current) return t;
@@ -137,9 +154,10 @@ std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& 
 
 std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const ProfileView& profile,
                                           TimeMs now, const std::optional<nlohmann::json>* at_now) {
-  if (!Dependencies(aggregate).time_dependent) return std::nullopt;
   Candidates c;
   c.Aggregate(aggregate);
+  if (!c.time_dependent) return std::nullopt;
+  c.Finish();
   // Events of other names, touchpoints or sources never count, whatever the time.
   const EventFilter& f = aggregate.events;
   auto relevant = [&f](const EventView& e) {

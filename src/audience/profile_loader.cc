@@ -1,5 +1,7 @@
 #include "audience/profile_loader.h"
 
+#include <algorithm>
+
 #include "profile/profile.h"
 
 namespace tessera::audience {
@@ -56,10 +58,11 @@ size_t HeapBytes(const json& j) {
 
 }  // namespace
 
-void ProfileLoader::SetPropertyProjection(std::optional<std::set<Path>> paths) {
-  if (paths == projection_) return;
+void ProfileLoader::Configure(std::optional<std::set<Path>> paths, EventNeeds all) {
+  if (paths == projection_ && all == all_) return;
   projection_ = std::move(paths);
-  if (cache_) cache_ = std::make_unique<EventCache>(cache_->max_bytes());
+  all_ = std::move(all);
+  if (cache_) cache_->Clear();
 }
 
 void EventNeeds::Add(const ConditionDeps& deps) {
@@ -67,6 +70,30 @@ void EventNeeds::Add(const ConditionDeps& deps) {
   system = system || deps.system_events;
   names.insert(deps.events.begin(), deps.events.end());
 }
+
+namespace {
+
+// Does `all` want every event `needs` wants?
+bool Covers(const EventNeeds& all, const EventNeeds& needs) {
+  if ((needs.any && !all.any) || (needs.system && !all.system)) return false;
+  for (const auto& name : needs.names) {
+    if (!all.names.count(name)) return false;
+  }
+  return true;
+}
+
+// Where an event goes among an entry's events (timeline order: fragment, then time and seq
+// descending).
+bool Before(uint32_t fragment, TimeMs at, uint64_t seq, const ProfileEventCache::Event& e) {
+  if (fragment != e.fragment) return fragment < e.fragment;
+  if (at != e.view.timestamp) return at > e.view.timestamp;
+  return seq > e.seq;
+}
+
+constexpr size_t kEntryBytes = 160;  // an entry's own share: list and index nodes, vectors
+constexpr size_t kEventBytes = sizeof(ProfileEventCache::Event);
+
+}  // namespace
 
 std::string ProfileLoader::Touchpoint(const std::string& source_id) {
   if (source_id == kSystemSource) return "other";
@@ -83,27 +110,122 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
   }
   for (const auto& [purpose, c] : p.consent) view.consent[purpose] = c.granted;
   for (const auto& r : node.identifiers) view.identifiers.push_back(r.id);
-  if (!needs.empty()) TESSERA_RETURN_IF_ERROR(LoadEvents(node, needs, &view));
+  if (needs.empty()) return view;
+  std::vector<ProfileEventCache::Event> events;
+  uint64_t through = 0;
+  size_t bytes = kEntryBytes;
+  ProfileEventCache::Entry* entry = nullptr;
+  if (cache_ && Covers(all_, needs)) {
+    entry = cache_->Find(node.tessera_id);
+    if (entry && entry->fragments != node.fragments) entry = nullptr;  // merged since
+    if (!entry) {
+      TESSERA_RETURN_IF_ERROR(ReadEvents(node, all_, &events, &through, &bytes));
+      for (const auto& f : node.fragments) bytes += f.size();
+      cache_->Insert(node.tessera_id, {node.fragments, std::move(events), through, bytes});
+      entry = cache_->Find(node.tessera_id);  // nullptr when too big to keep
+      if (!entry) events.clear();
+    }
+  }
+  if (!entry) {
+    TESSERA_RETURN_IF_ERROR(ReadEvents(node, needs, &events, &through, &bytes));
+    for (auto& e : events) view.events.push_back(std::move(e.view));
+    return view;
+  }
+  for (const auto& e : entry->events) {
+    if (needs.Wants(e.view.name, e.view.source)) view.events.push_back(e.view);
+  }
   return view;
 }
 
-const EventView* EventCache::Find(uint64_t seq) {
-  auto it = index_.find(seq);
-  if (it == index_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return &it->second->event;
+Status ProfileLoader::Apply(const identity::Node& node, const Event& e) {
+  if (!cache_ || cache_->empty() || e.type != MessageType::kTrack ||
+      !all_.Wants(e.event, e.source_id)) {
+    return Status::Ok();
+  }
+  // The pipeline put the event on the timeline of the profile it resolved to then. That is
+  // this one, unless an identifier has moved since; then the entry that lacks the event is not
+  // known here, so none is trusted.
+  std::string value;
+  Status s = store_->Get(storage::Space::kTimeline,
+                         profile::TimelineKey(node.tessera_id, e.timestamp, e.seq), &value);
+  if (s.code() == StatusCode::kNotFound) {
+    cache_->Clear();
+    return Status::Ok();
+  }
+  TESSERA_RETURN_IF_ERROR(s);
+  ProfileEventCache::Entry* entry = cache_->Find(node.tessera_id);
+  if (!entry || e.seq <= entry->through) return Status::Ok();
+  if (entry->fragments != node.fragments) {
+    cache_->Erase(node.tessera_id);  // merged since: read afresh when next loaded
+    return Status::Ok();
+  }
+  size_t bytes;
+  EventView view = Decode(e, &bytes);
+  cache_->Add(node.tessera_id, e.seq, std::move(view), bytes);
+  return Status::Ok();
 }
 
-void EventCache::Insert(uint64_t seq, EventView event, size_t bytes) {
-  if (bytes > max_bytes_ || index_.count(seq)) return;
-  lru_.push_front({seq, std::move(event), bytes});
-  index_[seq] = lru_.begin();
+ProfileEventCache::Entry* ProfileEventCache::Find(std::string_view tessera_id) {
+  auto it = index_.find(tessera_id);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return &it->second->second;
+}
+
+void ProfileEventCache::Insert(const std::string& tessera_id, Entry entry) {
+  Erase(tessera_id);
+  if (entry.bytes + tessera_id.size() > max_bytes_) return;
+  entry.bytes += tessera_id.size();
+  bytes_ += entry.bytes;
+  lru_.emplace_front(tessera_id, std::move(entry));
+  index_[lru_.front().first] = lru_.begin();
+  Evict();
+}
+
+void ProfileEventCache::Add(const std::string& tessera_id, uint64_t seq, EventView view,
+                            size_t bytes) {
+  auto it = index_.find(tessera_id);
+  TESSERA_CHECK(it != index_.end(), "ProfileEventCache::Add without an entry");
+  Entry& entry = it->second->second;
+  const auto live = std::find(entry.fragments.begin(), entry.fragments.end(), tessera_id);
+  TESSERA_CHECK(live != entry.fragments.end(), "ProfileEventCache::Add: not a fragment");
+  const auto fragment = static_cast<uint32_t>(live - entry.fragments.begin());
+  auto pos = std::find_if(entry.events.begin(), entry.events.end(), [&](const Event& e) {
+    return Before(fragment, view.timestamp, seq, e);
+  });
+  entry.events.insert(pos, Event{seq, fragment, std::move(view)});
+  entry.through = seq;
+  entry.bytes += bytes;
   bytes_ += bytes;
-  while (bytes_ > max_bytes_) {
-    bytes_ -= lru_.back().bytes;
-    index_.erase(lru_.back().seq);
+  lru_.splice(lru_.begin(), lru_, it->second);
+  if (entry.bytes > max_bytes_) {
+    Erase(tessera_id);
+    return;
+  }
+  Evict();
+}
+
+void ProfileEventCache::Evict() {
+  while (bytes_ > max_bytes_ && !lru_.empty()) {
+    bytes_ -= lru_.back().second.bytes;
+    index_.erase(lru_.back().first);
     lru_.pop_back();
   }
+}
+
+void ProfileEventCache::Erase(std::string_view tessera_id) {
+  auto it = index_.find(tessera_id);
+  if (it == index_.end()) return;
+  bytes_ -= it->second->second.bytes;
+  auto node = it->second;
+  index_.erase(it);
+  lru_.erase(node);
+}
+
+void ProfileEventCache::Clear() {
+  index_.clear();
+  lru_.clear();
+  bytes_ = 0;
 }
 
 EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
@@ -119,43 +241,20 @@ EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
       ev.properties = projection_ ? Project(*props, *projection_) : std::move(*props);
     }
   }
-  // What a cache entry holds, roughly: its strings and properties, plus the LRU's list and
-  // index nodes. Without a projection, the message's size (an upper bound) as before.
-  *bytes = sizeof(EventView) + 96;
+  // What an event holds, roughly: its strings and properties (without a projection, the
+  // message's size, an upper bound).
+  *bytes = kEventBytes;
   *bytes += projection_ ? ev.name.size() + ev.source.size() + ev.touchpoint.size() +
                               HeapBytes(ev.properties)
                         : e.json.size();
   return ev;
 }
 
-void ProfileLoader::Prime(const Event& e, const EventNeeds& needs) {
-  if (!cache_ || e.type != MessageType::kTrack) return;
-  if (!needs.Wants(e.event, e.source_id) || cache_->Find(e.seq)) return;
-  size_t bytes;
-  EventView ev = Decode(e, &bytes);
-  cache_->Insert(e.seq, std::move(ev), bytes);
-}
-
-Result<std::optional<EventView>> ProfileLoader::ReadTrackEvent(uint64_t seq,
-                                                               const EventNeeds& needs) {
-  if (cache_) {
-    if (const EventView* hit = cache_->Find(seq)) return std::optional<EventView>(*hit);
-  }
-  TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
-  if (e.type != MessageType::kTrack) return std::optional<EventView>();
-  // Tessera's own event from a timeline entry that does not say so (written before entries
-  // did): not decoded for nothing.
-  if (e.source_id == kSystemSource && !needs.Wants(e.event, e.source_id)) {
-    return std::optional<EventView>();
-  }
-  size_t bytes;
-  EventView ev = Decode(e, &bytes);
-  if (cache_) cache_->Insert(seq, ev, bytes);
-  return std::optional<EventView>(std::move(ev));
-}
-
-Status ProfileLoader::LoadEvents(const identity::Node& node, const EventNeeds& needs,
-                                 ProfileView* view) {
+Status ProfileLoader::ReadEvents(const identity::Node& node, const EventNeeds& needs,
+                                 std::vector<ProfileEventCache::Event>* out, uint64_t* through,
+                                 size_t* bytes) {
+  out->clear();
+  *through = 0;
   std::unique_ptr<storage::Iterator> own;
   storage::Iterator* it;
   if (in_step_) {
@@ -165,20 +264,25 @@ Status ProfileLoader::LoadEvents(const identity::Node& node, const EventNeeds& n
     own = store_->NewIterator(storage::Space::kTimeline);
     it = own.get();
   }
-  for (const auto& fragment : node.fragments) {
+  for (uint32_t f = 0; f < node.fragments.size(); ++f) {
+    const std::string& fragment = node.fragments[f];
     for (it->Seek(fragment); it->Valid(); it->Next()) {
       std::string_view key = it->key();
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
+      const uint64_t seq = profile::TimelineKeySeq(key);
+      *through = std::max(*through, seq);
       auto entry = profile::DecodeTimelineValue(it->value());
       if (entry) {
         if (entry->type != MessageType::kTrack || !needs.MayWant(entry->name)) continue;
         // Tessera's own event, which only a definition naming it (or system events) reads.
         if (entry->system && !needs.Wants(entry->name, kSystemSource)) continue;
       }
-      const uint64_t seq = profile::TimelineKeySeq(key);
-      TESSERA_ASSIGN_OR_RETURN(auto ev, ReadTrackEvent(seq, needs));
-      if (!ev || !needs.Wants(ev->name, ev->source)) continue;
-      view->events.push_back(std::move(*ev));
+      TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
+      if (e.type != MessageType::kTrack || !needs.Wants(e.event, e.source_id)) continue;
+      size_t n;
+      EventView view = Decode(e, &n);
+      *bytes += n;
+      out->push_back({seq, f, std::move(view)});
     }
   }
   return it->status();

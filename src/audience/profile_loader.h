@@ -2,8 +2,14 @@
 // consent from the profile record, identifiers from the identity node, and the track events of
 // every fragment's timeline, read from the event log. Only the event names the definitions at
 // hand read are loaded (the timeline entry names its event, so the others cost no log read).
-// Events are immutable, so a loader may keep the ones it decoded in an LRU cache by seq (the
-// live engine evaluates the same profiles again and again as their events arrive).
+//
+// The live engine evaluates the same profiles again and again as their events arrive, so a
+// loader may keep each profile's decoded events (those any definition reads) in an LRU cache
+// by tessera_id, in timeline order: a load then reads no timeline and no log, and the engine
+// adds each new event it applies to its profile's entry (Apply). An entry says which events it
+// holds by seq ("every event of the profile's fragments up to seq `through`"): timelines only
+// grow, the pipeline processes the log in order, and a profile's new events go to its own
+// (live) fragment's timeline, which Apply checks.
 //
 // Thread-safety: a loader is used by one thread; several loaders may share a store and log.
 #pragma once
@@ -30,6 +36,7 @@ struct EventNeeds {
   std::set<std::string, std::less<>> names;  // else only these
   void Add(const ConditionDeps& deps);
   bool empty() const { return !any && names.empty(); }
+  bool operator==(const EventNeeds&) const = default;
   // Before the source is known (a timeline entry names only its event).
   bool MayWant(std::string_view name) const { return any || names.count(name) > 0; }
   bool Wants(std::string_view name, std::string_view source) const {
@@ -37,51 +44,68 @@ struct EventNeeds {
   }
 };
 
-// Decoded track events by log seq, least recently used evicted beyond a byte budget (counted
-// as the events' message sizes, an upper bound of what they hold).
-class EventCache {
+// Decoded track events per profile, least recently used evicted beyond a byte budget (counted
+// roughly as what the entries hold).
+class ProfileEventCache {
  public:
-  explicit EventCache(size_t max_bytes) : max_bytes_(max_bytes) {}
-  // nullptr when absent; a hit becomes the most recently used.
-  const EventView* Find(uint64_t seq);
-  void Insert(uint64_t seq, EventView event, size_t bytes);
+  struct Event {
+    uint64_t seq;
+    uint32_t fragment;  // index into Entry::fragments
+    EventView view;
+  };
+  struct Entry {
+    std::vector<std::string> fragments;  // the profile's, as when the entry was read
+    std::vector<Event> events;           // timeline order: fragment, then newest first
+    uint64_t through = 0;                // holds every wanted event up to this seq
+    size_t bytes = 0;
+  };
+  explicit ProfileEventCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // nullptr when absent; a hit becomes the most recently used. Valid until the next call.
+  Entry* Find(std::string_view tessera_id);
+  // Replaces any entry for the profile; evicts others beyond the budget. An entry bigger than
+  // the budget is not kept.
+  void Insert(const std::string& tessera_id, Entry entry);
+  // Adds an event of the profile's live fragment (fragment 0) at its timeline place, as of
+  // seq: the entry then holds everything up to seq. REQUIRES: an entry is there.
+  void Add(const std::string& tessera_id, uint64_t seq, EventView view, size_t bytes);
+  void Erase(std::string_view tessera_id);
+  void Clear();
+  bool empty() const { return lru_.empty(); }
   size_t bytes() const { return bytes_; }
   size_t max_bytes() const { return max_bytes_; }
 
  private:
-  struct Entry {
-    uint64_t seq;
-    EventView event;
-    size_t bytes;
-  };
+  using Lru = std::list<std::pair<std::string, Entry>>;
+  void Evict();
+
   const size_t max_bytes_;
   size_t bytes_ = 0;
-  std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<uint64_t, std::list<Entry>::iterator> index_;
+  Lru lru_;  // most recently used first
+  std::unordered_map<std::string_view, Lru::iterator> index_;  // keys point into lru_
 };
 
 class ProfileLoader {
  public:
-  // cache_bytes: the EventCache's budget; 0 = no cache.
+  // cache_bytes: the ProfileEventCache's budget; 0 = no cache.
   ProfileLoader(storage::Store* store, eventlog::EventLog* log,
                 const sources::SourceRegistry* sources, size_t cache_bytes = 0)
       : store_(store),
         log_(log),
         sources_(sources),
-        cache_(cache_bytes > 0 ? std::make_unique<EventCache>(cache_bytes) : nullptr) {}
+        cache_(cache_bytes > 0 ? std::make_unique<ProfileEventCache>(cache_bytes) : nullptr) {}
 
   // NotFound when the profile has no record yet (no event has reached it).
   Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs);
 
-  // Events keep only these property paths (what every definition at hand reads, e.g.
-  // Projection::properties), so that cached events are a fraction of their message's size;
-  // nullopt (the default) keeps all properties. A different projection empties the cache.
-  void SetPropertyProjection(std::optional<std::set<Path>> paths);
+  // What the cache keeps: the events `all` wants (what every definition at hand reads), with
+  // only these property paths (e.g. Projection::properties; nullopt keeps all properties), so
+  // that entries are a fraction of their messages' size. A change empties the cache. Loads
+  // must not want more than `all`.
+  void Configure(std::optional<std::set<Path>> paths, EventNeeds all);
 
-  // An event the caller read from the log anyway (the engine, applying it): decoded into the
-  // cache now if `needs` (what all definitions read) wants it, so that evaluations need not
-  // read it again. Without a cache, nothing.
-  void Prime(const Event& e, const EventNeeds& needs);
+  // The engine applies `e` (in log order), which the pipeline has processed; `node` is the
+  // profile it belongs to now. Adds it to the profile's cache entry when it has one.
+  Status Apply(const identity::Node& node, const Event& e);
 
   // While one is alive, loads share one timeline iterator (its view as of the first load; the
   // caller reads what it applies before that, as the engine's step does). Seeking it costs far
@@ -101,19 +125,22 @@ class ProfileLoader {
   };
 
  private:
-  Status LoadEvents(const identity::Node& node, const EventNeeds& needs, ProfileView* view);
-  // The event at seq decoded (from the cache when there); nullopt when it is not a track, or
-  // is one of Tessera's own that `needs` does not want.
-  Result<std::optional<EventView>> ReadTrackEvent(uint64_t seq, const EventNeeds& needs);
+  // Reads the wanted events of the node's fragments from their timelines and the log, in
+  // timeline order; *through: the highest seq on those timelines (0 when none); adds what
+  // they hold to *bytes.
+  Status ReadEvents(const identity::Node& node, const EventNeeds& needs,
+                    std::vector<ProfileEventCache::Event>* out, uint64_t* through,
+                    size_t* bytes);
   std::string Touchpoint(const std::string& source_id);
-  // The track event as evaluators see it; *bytes: what it costs in the cache.
+  // The track event as evaluators see it; *bytes: roughly what it holds.
   EventView Decode(const Event& e, size_t* bytes);
 
   storage::Store* const store_;
   eventlog::EventLog* const log_;
   const sources::SourceRegistry* const sources_;
-  std::unique_ptr<EventCache> cache_;
+  std::unique_ptr<ProfileEventCache> cache_;
   std::optional<std::set<Path>> projection_;
+  EventNeeds all_;
   bool in_step_ = false;
   std::unique_ptr<storage::Iterator> step_timeline_;  // shared by a step's loads
 };
