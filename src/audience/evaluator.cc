@@ -118,6 +118,7 @@ bool Outbox::TakeFrom(uint64_t from, std::vector<Event>* events, std::vector<uin
     memory_.erase(memory_.begin());
   }
   if (memory_.empty() || memory_.begin()->first != from) return false;
+  events->reserve(state::kOutboxGroupEvents);
   for (auto it = memory_.begin(); it != memory_.end() && it->first == from + keys->size();) {
     for (Event& e : it->second.events) events->push_back(std::move(e));
     *bytes += it->second.bytes;

@@ -2,7 +2,8 @@
 //
 // Every way the evaluator reads `now` is a threshold "now >= b + d", where b is an event
 // timestamp or a date found in the data (a trait, or an event property the condition reads) and d
-// is 0 or one of the condition's durations:
+// is 0 or one of the condition's durations (only events that some filter of the condition
+// selects count, so only theirs are bases):
 //   window (now - W, now]          an event at e is inside iff now >= e and not now >= e + W
 //   within last D on a date t      now >= t and not now >= t + D
 //   more than D ago on a date t    now >= t + D
@@ -38,7 +39,20 @@ class Candidates {
     durations.erase(std::unique(durations.begin(), durations.end()), durations.end());
   }
 
+  // Does some event filter of the condition select this event? Others never count, whatever
+  // the time, so their timestamps are no candidates.
+  bool Selects(const EventView& e) const {
+    for (const EventFilter* f : filters) {
+      if (SelectsNameAndSource(*f, e.name, e.source) &&
+          (!f->touchpoint || e.touchpoint == *f->touchpoint)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   bool time_dependent = false;
+  std::vector<const EventFilter*> filters;
   std::vector<int64_t> durations = {0};
   std::vector<const Path*> trait_paths;
   std::vector<const Path*> property_paths;
@@ -54,6 +68,7 @@ class Candidates {
     if (t.duration) durations.push_back(t.duration->Ms());
   }
   void Filter(const EventFilter& f) {
+    filters.push_back(&f);
     if (f.where) Condition(**f.where);
   }
   void Node(const TraitCondition& n) {
@@ -105,13 +120,11 @@ const nlohmann::json* Lookup(const nlohmann::json& root, const Path& path) {
   return cur;
 }
 
-// Every b + d after now, ascending. Only events for which `relevant` holds give bases.
-template <typename Relevant>
-std::vector<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now,
-                          Relevant relevant) {
+// Every b + d after now, ascending. Only events some filter selects give bases.
+std::vector<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now) {
   std::vector<TimeMs> bases;
   for (const EventView& e : profile.events) {
-    if (!relevant(e)) continue;
+    if (!c.Selects(e)) continue;
     bases.push_back(e.timestamp);
     for (const Path* path : c.property_paths) {
       if (const nlohmann::json* v = Lookup(e.properties, *path)) {
@@ -146,7 +159,7 @@ std::optional<TimeMs> NextChange(const Condition& condition, const ProfileView& 
   if (!c.time_dependent) return std::nullopt;
   c.Finish();
   const bool current = at_now ? *at_now : EvaluateReference(condition, profile, now, membership);
-  for (TimeMs t : Times(c, profile, now, [](const EventView&) { return true; })) {
+  for (TimeMs t : Times(c, profile, now)) {
     if (EvaluateReference(condition, profile, t, membership) != current) return t;
   }
   return std::nullopt;
@@ -158,15 +171,9 @@ std::optional<TimeMs> NextAggregateChange(const Aggregate& aggregate, const Prof
   c.Aggregate(aggregate);
   if (!c.time_dependent) return std::nullopt;
   c.Finish();
-  // Events of other names, touchpoints or sources never count, whatever the time.
-  const EventFilter& f = aggregate.events;
-  auto relevant = [&f](const EventView& e) {
-    return SelectsNameAndSource(f, e.name, e.source) &&
-           (!f.touchpoint || e.touchpoint == *f.touchpoint);
-  };
   const std::optional<nlohmann::json> current =
       at_now ? *at_now : EvaluateAggregateReference(aggregate, profile, now);
-  for (TimeMs t : Times(c, profile, now, relevant)) {
+  for (TimeMs t : Times(c, profile, now)) {
     if (EvaluateAggregateReference(aggregate, profile, t) != current) return t;
   }
   return std::nullopt;

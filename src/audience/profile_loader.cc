@@ -131,6 +131,7 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
     for (auto& e : events) view.events.push_back(std::move(e.view));
     return view;
   }
+  view.events.reserve(entry->events.size());
   for (const auto& e : entry->events) {
     if (needs.Wants(e.view.name, e.view.source)) view.events.push_back(e.view);
   }
