@@ -327,7 +327,7 @@ Status MigrateFormat1(storage::Store* store, size_t batch_keys) {
     for (it->Seek("P"); it->Valid() && HasPrefix(it->key(), "P"); it->Next()) {
       TESSERA_ASSIGN_OR_RETURN(ProfileState st, DecodeProfileState(it->value()));
       if (auto at = st.wake()) batch.Put(Space::kAudiences, WakeKey(*at, it->key().substr(1)), "");
-      if (batch.ops().size() >= batch_keys) {
+      if (batch.size() >= batch_keys) {
         TESSERA_RETURN_IF_ERROR(store->Write(batch, {}));
         batch.Clear();
       }

@@ -399,7 +399,7 @@ Status EventLog::MigrateFromStore() {
   for (old->SeekToFirst(); old->Valid(); old->Next()) {
     if (old->key().size() != 8) continue;
     batch.Delete(Space::kLog, old->key());
-    if (batch.ops().size() >= 10000) {
+    if (batch.size() >= 10000) {
       TESSERA_RETURN_IF_ERROR(store_->Write(batch, {}));
       batch.Clear();
     }

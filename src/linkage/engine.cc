@@ -21,7 +21,7 @@ Status ClearPrefix(storage::Store* store, std::string_view prefix) {
     storage::WriteBatch batch;
     auto it = store->NewIterator(Space::kLinkage);
     for (it->Seek(prefix); it->Valid() && state::HasPrefix(it->key(), prefix) &&
-                           batch.ops().size() < 10000;
+                           batch.size() < 10000;
          it->Next()) {
       batch.Delete(Space::kLinkage, it->key());
     }

@@ -42,16 +42,18 @@ Status MemoryStore::Write(const WriteBatch& batch, const WriteOptions& options) 
     if (*writes_before_failure_ <= 0) return Status::IOError("injected write failure");
     --*writes_before_failure_;
   }
-  for (const auto& op : batch.ops()) {
+  for (const WriteBatch::Op op : batch) {
     Map& m = spaces_[static_cast<int>(op.space)];
     auto it = m.find(op.key);
     std::optional<std::string> old;
     if (it != m.end()) old = it->second;
-    if (!options.sync) unsynced_.push_back({op.space, op.key, old});
+    if (!options.sync) unsynced_.push_back({op.space, std::string(op.key), old});
     if (op.is_delete) {
       if (it != m.end()) m.erase(it);
+    } else if (it != m.end()) {
+      it->second = op.value;
     } else {
-      m[op.key] = op.value;
+      m.emplace(op.key, op.value);
     }
   }
   // A synced write makes everything before it durable too, as a WAL sync does.

@@ -78,7 +78,7 @@ class RocksStore final : public Store {
 
   Status Write(const WriteBatch& batch, const WriteOptions& options) override {
     rocksdb::WriteBatch wb;
-    for (const auto& op : batch.ops()) {
+    for (const WriteBatch::Op op : batch) {
       rocksdb::Status s = op.is_delete ? wb.Delete(Handle(op.space), ToSlice(op.key))
                                        : wb.Put(Handle(op.space), ToSlice(op.key), ToSlice(op.value));
       if (!s.ok()) return FromRocks(s);

@@ -71,7 +71,7 @@ Status ClearSpace(Store* store, Space space) {
   WriteBatch batch;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     batch.Delete(space, it->key());
-    if (batch.ops().size() >= kBatchKeys) {
+    if (batch.size() >= kBatchKeys) {
       TESSERA_RETURN_IF_ERROR(store->Write(batch, {}));
       batch.Clear();
     }

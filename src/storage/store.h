@@ -38,33 +38,69 @@ class WriteBatch {
   struct Op {
     Space space;
     bool is_delete;
-    std::string key;
-    std::string value;
+    std::string_view key;
+    std::string_view value;  // empty for a delete
   };
+
   void Put(Space space, std::string_view key, std::string_view value) {
-    ops_.push_back({space, false, std::string(key), std::string(value)});
-    bytes_ += key.size() + value.size();
+    Add(space, false, key, value);
   }
-  void Delete(Space space, std::string_view key) {
-    ops_.push_back({space, true, std::string(key), {}});
-    bytes_ += key.size();
-  }
+  void Delete(Space space, std::string_view key) { Add(space, true, key, {}); }
   void Append(WriteBatch&& other) {
-    for (auto& op : other.ops_) ops_.push_back(std::move(op));
-    bytes_ += other.bytes_;
+    for (Op op : other) Add(op.space, op.is_delete, op.key, op.value);
     other.Clear();
   }
   void Clear() {
-    ops_.clear();
-    bytes_ = 0;
+    rep_.clear();
+    entries_.clear();
   }
-  const std::vector<Op>& ops() const { return ops_; }
-  bool empty() const { return ops_.empty(); }
-  size_t bytes() const { return bytes_; }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  size_t bytes() const { return rep_.size(); }  // keys and values
+  Op op(size_t i) const {
+    const Entry& e = entries_[i];
+    std::string_view rep(rep_);
+    return {e.space, e.is_delete, rep.substr(e.offset, e.key_size),
+            rep.substr(e.offset + e.key_size, e.value_size)};
+  }
+
+  // The ops in order, as Op values (views into the batch, valid until it changes).
+  class Iterator {
+   public:
+    Iterator(const WriteBatch* batch, size_t i) : batch_(batch), i_(i) {}
+    Op operator*() const { return batch_->op(i_); }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return i_ != other.i_; }
+
+   private:
+    const WriteBatch* batch_;
+    size_t i_;
+  };
+  Iterator begin() const { return {this, 0}; }
+  Iterator end() const { return {this, entries_.size()}; }
 
  private:
-  std::vector<Op> ops_;
-  size_t bytes_ = 0;
+  // Keys and values live back to back in one buffer: a batch of many small writes costs a few
+  // allocations, not two per op.
+  struct Entry {
+    size_t offset;
+    uint32_t key_size;
+    uint32_t value_size;
+    Space space;
+    bool is_delete;
+  };
+  void Add(Space space, bool is_delete, std::string_view key, std::string_view value) {
+    entries_.push_back({rep_.size(), static_cast<uint32_t>(key.size()),
+                        static_cast<uint32_t>(value.size()), space, is_delete});
+    rep_.append(key);
+    rep_.append(value);
+  }
+
+  std::string rep_;
+  std::vector<Entry> entries_;
 };
 
 // Iterates one space in key order. Not thread-safe; one owner.

@@ -9,6 +9,33 @@
 namespace tessera::storage {
 namespace {
 
+TEST(WriteBatchTest, KeepsItsOpsInOrder) {
+  WriteBatch b;
+  b.Put(Space::kMeta, "k1", "v1");
+  b.Delete(Space::kProfiles, "k2");
+  b.Put(Space::kTimeline, "", "");
+  WriteBatch more;
+  more.Put(Space::kLog, std::string("k\0z", 3), "long value");
+  b.Append(std::move(more));
+  EXPECT_TRUE(more.empty());
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.bytes(), 4u + 2u + 13u);
+  std::vector<std::string> seen;
+  for (WriteBatch::Op op : b) {
+    seen.push_back(std::to_string(static_cast<int>(op.space)) + (op.is_delete ? " del " : " put ") +
+                   std::string(op.key) + "=" + std::string(op.value));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      std::to_string(static_cast<int>(Space::kMeta)) + " put k1=v1",
+                      std::to_string(static_cast<int>(Space::kProfiles)) + " del k2=",
+                      std::to_string(static_cast<int>(Space::kTimeline)) + " put =",
+                      std::to_string(static_cast<int>(Space::kLog)) + " put " +
+                          std::string("k\0z", 3) + "=long value"}));
+  b.Clear();
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.bytes(), 0u);
+}
+
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
