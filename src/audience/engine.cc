@@ -320,7 +320,8 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
     Touched t = TouchedBy(snap, e);
     // A profile's first event: every definition gets its first answer, including those true of
     // an empty history (`not performed X`, a count of 0) that no event of theirs will touch.
-    if (*pid == identity::IdentityGraph::NewTesseraId(e.seq)) t.all = true;
+    const bool created = *pid == identity::IdentityGraph::NewTesseraId(e.seq);
+    if (created) t.all = true;
     auto known = nodes.find(*pid);
     if (known == nodes.end()) {
       TESSERA_ASSIGN_OR_RETURN(identity::Node node,
@@ -328,7 +329,7 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
       known = nodes.emplace(*pid, std::move(node)).first;
     }
     const identity::Node& node = known->second;
-    TESSERA_RETURN_IF_ERROR(loader_.Apply(node, e));
+    TESSERA_RETURN_IF_ERROR(loader_.Apply(node, e, created));
     for (const auto& m : node.merges) {
       if (m.seq != e.seq) continue;
       if (m.action == "merge") {

@@ -138,11 +138,22 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
   return view;
 }
 
-Status ProfileLoader::Apply(const identity::Node& node, const Event& e) {
-  if (!cache_ || cache_->empty() || e.type != MessageType::kTrack ||
-      !all_.Wants(e.event, e.source_id)) {
+Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool created) {
+  if (!cache_) return Status::Ok();
+  const bool wanted = e.type == MessageType::kTrack && all_.Wants(e.event, e.source_id);
+  if (created && node.fragments.size() == 1 && node.fragments[0] == node.tessera_id) {
+    // The profile's first event: its timeline holds nothing before it.
+    ProfileEventCache::Entry entry{node.fragments, {}, e.seq, kEntryBytes};
+    entry.bytes += node.tessera_id.size();
+    if (wanted) {
+      size_t bytes;
+      entry.events.push_back({e.seq, 0, Decode(e, &bytes)});
+      entry.bytes += bytes;
+    }
+    cache_->Insert(node.tessera_id, std::move(entry));
     return Status::Ok();
   }
+  if (!wanted || cache_->empty()) return Status::Ok();
   // The pipeline put the event on the timeline of the profile it resolved to then. That is
   // this one, unless an identifier has moved since; then the entry that lacks the event is not
   // known here, so none is trusted.

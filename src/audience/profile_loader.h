@@ -104,8 +104,9 @@ class ProfileLoader {
   void Configure(std::optional<std::set<Path>> paths, EventNeeds all);
 
   // The engine applies `e` (in log order), which the pipeline has processed; `node` is the
-  // profile it belongs to now. Adds it to the profile's cache entry when it has one.
-  Status Apply(const identity::Node& node, const Event& e);
+  // profile it belongs to now, which `e` created when `created`. Adds it to the profile's cache
+  // entry when it has one (and starts the entry of a profile it created).
+  Status Apply(const identity::Node& node, const Event& e, bool created);
 
   // While one is alive, loads share one timeline iterator (its view as of the first load; the
   // caller reads what it applies before that, as the engine's step does). Seeking it costs far
