@@ -7,7 +7,7 @@ packages=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
   librocksdb-dev libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libfmt-dev libhowardhinnant-date-dev tzdata libabsl-dev libcurl4-openssl-dev libpq-dev libutf8proc-dev
-  zlib1g-dev libssl-dev libgtest-dev libbenchmark-dev libphonenumber-dev
+  zlib1g-dev libssl-dev libgtest-dev libbenchmark-dev libphonenumber-dev libjemalloc-dev
   postgresql curl ca-certificates python3
 )
 missing=()
