@@ -47,17 +47,18 @@ TEST(ProfileEventCacheTest, AddedEventsTakeTheirTimelinePlace) {
   ProfileEventCache::Entry entry{{"p", "q"}, {}, 10, 100};
   entry.events = {{9, 0, ev(300)}, {4, 0, ev(100)}, {10, 1, ev(500)}};
   cache.Insert("p", std::move(entry));
-  cache.Add("p", 11, ev(200), 10);
-  cache.Add("p", 12, ev(300), 10);  // same time as seq 9: the higher seq first
-  cache.Add("p", 13, ev(50), 10);
+  cache.Add("p", 0, 11, ev(200), 10);
+  cache.Add("p", 0, 12, ev(300), 10);  // same time as seq 9: the higher seq first
+  cache.Add("p", 0, 13, ev(50), 10);
+  cache.Add("p", 1, 14, ev(600), 10);  // on the merged profile's timeline
   const ProfileEventCache::Entry* got = cache.Find("p");
   ASSERT_NE(got, nullptr);
   std::vector<uint64_t> seqs;
   for (const auto& e : got->events) seqs.push_back(e.seq);
-  EXPECT_EQ(seqs, (std::vector<uint64_t>{12, 9, 11, 4, 13, 10}));
-  EXPECT_EQ(got->through, 13u);
-  EXPECT_EQ(cache.bytes(), 131u);
-  cache.Add("p", 14, ev(1), 1 << 20);  // the entry outgrows the budget: dropped
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{12, 9, 11, 4, 13, 14, 10}));
+  EXPECT_EQ(got->through, 14u);
+  EXPECT_EQ(cache.bytes(), 141u);
+  cache.Add("p", 0, 15, ev(1), 1 << 20);  // the entry outgrows the budget: dropped
   EXPECT_EQ(cache.Find("p"), nullptr);
   EXPECT_EQ(cache.bytes(), 0u);
 }

@@ -154,17 +154,24 @@ Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool cre
     return Status::Ok();
   }
   if (!wanted || cache_->empty()) return Status::Ok();
-  // The pipeline put the event on the timeline of the profile it resolved to then. That is
-  // this one, unless an identifier has moved since; then the entry that lacks the event is not
-  // known here, so none is trusted.
+  // The pipeline put the event on the timeline of the profile it resolved to then: this one, or
+  // one merged into it since. If an identifier has moved since, it is another profile's, and
+  // which entry lacks the event is not known here, so none is trusted.
+  std::optional<uint32_t> fragment;
   std::string value;
-  Status s = store_->Get(storage::Space::kTimeline,
-                         profile::TimelineKey(node.tessera_id, e.timestamp, e.seq), &value);
-  if (s.code() == StatusCode::kNotFound) {
+  for (uint32_t f = 0; f < node.fragments.size() && !fragment; ++f) {
+    Status s = store_->Get(storage::Space::kTimeline,
+                           profile::TimelineKey(node.fragments[f], e.timestamp, e.seq), &value);
+    if (s.ok()) {
+      fragment = f;
+    } else if (s.code() != StatusCode::kNotFound) {
+      return s;
+    }
+  }
+  if (!fragment) {
     cache_->Clear();
     return Status::Ok();
   }
-  TESSERA_RETURN_IF_ERROR(s);
   ProfileEventCache::Entry* entry = cache_->Find(node.tessera_id);
   if (!entry || e.seq <= entry->through) return Status::Ok();
   if (entry->fragments != node.fragments) {
@@ -173,7 +180,7 @@ Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool cre
   }
   size_t bytes;
   EventView view = Decode(e, &bytes);
-  cache_->Add(node.tessera_id, e.seq, std::move(view), bytes);
+  cache_->Add(node.tessera_id, *fragment, e.seq, std::move(view), bytes);
   return Status::Ok();
 }
 
@@ -194,14 +201,12 @@ void ProfileEventCache::Insert(const std::string& tessera_id, Entry entry) {
   Evict();
 }
 
-void ProfileEventCache::Add(const std::string& tessera_id, uint64_t seq, EventView view,
-                            size_t bytes) {
+void ProfileEventCache::Add(const std::string& tessera_id, uint32_t fragment, uint64_t seq,
+                            EventView view, size_t bytes) {
   auto it = index_.find(tessera_id);
   TESSERA_CHECK(it != index_.end(), "ProfileEventCache::Add without an entry");
   Entry& entry = it->second->second;
-  const auto live = std::find(entry.fragments.begin(), entry.fragments.end(), tessera_id);
-  TESSERA_CHECK(live != entry.fragments.end(), "ProfileEventCache::Add: not a fragment");
-  const auto fragment = static_cast<uint32_t>(live - entry.fragments.begin());
+  TESSERA_CHECK(fragment < entry.fragments.size(), "ProfileEventCache::Add: no such fragment");
   auto pos = std::find_if(entry.events.begin(), entry.events.end(), [&](const Event& e) {
     return Before(fragment, view.timestamp, seq, e);
   });

@@ -8,8 +8,8 @@
 // by tessera_id, in timeline order: a load then reads no timeline and no log, and the engine
 // adds each new event it applies to its profile's entry (Apply). An entry says which events it
 // holds by seq ("every event of the profile's fragments up to seq `through`"): timelines only
-// grow, the pipeline processes the log in order, and a profile's new events go to its own
-// (live) fragment's timeline, which Apply checks.
+// grow, the pipeline processes the log in order, and Apply checks which of the profile's
+// fragments has the event on its timeline.
 //
 // Thread-safety: a loader is used by one thread; several loaders may share a store and log.
 #pragma once
@@ -65,9 +65,10 @@ class ProfileEventCache {
   // Replaces any entry for the profile; evicts others beyond the budget. An entry bigger than
   // the budget is not kept.
   void Insert(const std::string& tessera_id, Entry entry);
-  // Adds an event of the profile's live fragment (fragment 0) at its timeline place, as of
-  // seq: the entry then holds everything up to seq. REQUIRES: an entry is there.
-  void Add(const std::string& tessera_id, uint64_t seq, EventView view, size_t bytes);
+  // Adds an event of the entry's fragment `fragment` at its timeline place, as of seq: the
+  // entry then holds everything up to seq. REQUIRES: an entry with that fragment is there.
+  void Add(const std::string& tessera_id, uint32_t fragment, uint64_t seq, EventView view,
+           size_t bytes);
   void Erase(std::string_view tessera_id);
   void Clear();
   bool empty() const { return lru_.empty(); }
