@@ -121,14 +121,18 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
     if (!entry) {
       TESSERA_RETURN_IF_ERROR(ReadEvents(node, all_, &events, &through, &bytes));
       for (const auto& f : node.fragments) bytes += f.size();
-      cache_->Insert(node.tessera_id, {node.fragments, std::move(events), through, bytes});
-      entry = cache_->Find(node.tessera_id);  // nullptr when too big to keep
-      if (!entry) events.clear();
+      if (bytes + node.tessera_id.size() <= cache_->max_bytes()) {
+        cache_->Insert(node.tessera_id, {node.fragments, std::move(events), through, bytes});
+        entry = cache_->Find(node.tessera_id);
+      }
     }
-  }
-  if (!entry) {
+  } else {
     TESSERA_RETURN_IF_ERROR(ReadEvents(node, needs, &events, &through, &bytes));
-    for (auto& e : events) view.events.push_back(std::move(e.view));
+  }
+  if (!entry) {  // no cache, or too big to keep
+    for (auto& e : events) {
+      if (needs.Wants(e.view.name, e.view.source)) view.events.push_back(std::move(e.view));
+    }
     return view;
   }
   view.events.reserve(entry->events.size());
