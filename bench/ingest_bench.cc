@@ -48,6 +48,7 @@ struct Flags {
   uint64_t customers = 1'000'000;
   int audiences = 0;
   int computed_traits = 0;
+  size_t warmup_events = 0;  // ingested (and caught up on) before the measured run
 };
 
 double Percentile(std::vector<double> v, double p) {
@@ -348,6 +349,9 @@ int Main(int argc, char** argv) {
   app.add_option("--server-pid", f.server_pid);
   app.add_option("--audiences", f.audiences, "active audiences during ingest");
   app.add_option("--computed-traits", f.computed_traits, "computed traits during ingest");
+  app.add_option("--warmup-events", f.warmup_events,
+                 "events of the same customers ingested and caught up on before the measured run "
+                 "(the customers then have a history, as in steady state)");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
 
@@ -365,6 +369,18 @@ int Main(int argc, char** argv) {
               std::chrono::duration<double>(Clock::now() - t0).count());
 
   if (f.audiences > 0 || f.computed_traits > 0) CreateDefinitions(f);
+  if (f.warmup_events > 0) {
+    // Message ids of their own, so that the measured run's messages are all new.
+    auto warmup = MakeBatches(w, f.warmup_events / w.batch_messages, 900'000'000);
+    RunResult r = RunTessera(f, warmup, w.batch_messages);
+    double catch_up = 0;
+    if (!WaitProcessed(f, &catch_up)) {
+      std::fprintf(stderr, "the warm-up did not catch up\n");
+      std::exit(1);
+    }
+    std::printf("%-28s %10zu events, caught up %.1f s after the last ack\n", "warm-up", r.events,
+                catch_up);
+  }
   RunResult tessera = RunTessera(f, batches, w.batch_messages);
   Report("tessera ingest (durable)", tessera);
   double catch_up = 0;

@@ -32,7 +32,8 @@ Engine::Engine(storage::Store* store, eventlog::EventLog* log,
                pipeline::Processor* processor, const sources::SourceRegistry* sources,
                Catalog* catalog, identity::IdentityConfig identity, EngineOptions options)
     : store_(store), log_(log), processor_(processor), catalog_(catalog),
-      identity_(std::move(identity)), options_(options), loader_(store, log, sources, options.event_cache_bytes) {}
+      identity_(std::move(identity)), options_(options),
+      loader_(store, log, sources, options.event_cache_bytes, options.eval_threads) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -349,7 +350,9 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
     TESSERA_RETURN_IF_ERROR(eval->Forget(f, live.tessera_id, now));
     touched.erase(f);
   }
-  for (const auto& [pid, t] : touched) {
+  std::vector<Work> work;
+  work.reserve(touched.size());
+  for (auto& [pid, t] : touched) {
     if (!t.any()) continue;
     // The profile as this step read it above (a later read could only see the pipeline's
     // work past the step's events, which their own step handles), or else from the store.
@@ -359,9 +362,72 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
                                       : identity::IdentityGraph::LoadLive(store_, pid);
     if (node.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(node.status());
-    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "event", now));
-    evaluations_.fetch_add(1, std::memory_order_relaxed);
+    work.push_back({std::move(*node), std::move(t)});
   }
+  return EvaluateAll(snap, eval, &work, "event", now);
+}
+
+Status Engine::EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::vector<Work>* work,
+                           const std::string& reason, TimeMs now) {
+  const size_t parts = loader_.partitions();
+  if (parts == 1 || work->size() < options_.parallel_min) {
+    for (const Work& w : *work) {
+      TESSERA_RETURN_IF_ERROR(eval->Evaluate(w.node, w.touched, reason, now));
+      evaluations_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return Status::Ok();
+  }
+  // One evaluator per partition, each with its own stage over the step's (which nobody
+  // writes meanwhile); the partitions' profiles and writes are disjoint.
+  struct Part {
+    explicit Part(const storage::StagedWrites* parent) : staged(parent) {}
+    storage::StagedWrites staged;
+    std::vector<Transition> transitions;
+    std::vector<size_t> items;  // indexes into work, in order
+    std::vector<size_t> ends;   // transitions.size() after each item
+    std::map<std::string, int64_t> size_deltas;
+    Status status;
+  };
+  std::vector<std::unique_ptr<Part>> ps;
+  for (size_t k = 0; k < parts; ++k) ps.push_back(std::make_unique<Part>(eval->staged()));
+  std::vector<size_t> part_of(work->size());
+  for (size_t i = 0; i < work->size(); ++i) {
+    part_of[i] = loader_.PartitionOf((*work)[i].node.tessera_id);
+    ps[part_of[i]]->items.push_back(i);
+  }
+  auto run = [&](Part* p) {
+    ProfileEvaluator part_eval(&snap, &p->staged, &loader_, nullptr, nullptr, &p->transitions);
+    for (size_t i : p->items) {
+      const Work& w = (*work)[i];
+      p->status = part_eval.Evaluate(w.node, w.touched, reason, now);
+      if (!p->status.ok()) return;
+      p->ends.push_back(p->transitions.size());
+    }
+    p->size_deltas = part_eval.size_deltas();
+  };
+  std::vector<std::thread> helpers;
+  for (size_t k = 1; k < parts; ++k) {
+    helpers.emplace_back([&, k] {
+      pthread_setname_np(pthread_self(), "tsr-audience");
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      run(ps[k].get());
+    });
+  }
+  run(ps[0].get());
+  for (auto& h : helpers) h.join();
+  for (const auto& p : ps) TESSERA_RETURN_IF_ERROR(p->status);
+  // Merged as if evaluated in order: each item's transitions, then the next item's.
+  std::vector<size_t> next(parts, 0), taken(parts, 0);
+  for (size_t i = 0; i < work->size(); ++i) {
+    Part& p = *ps[part_of[i]];
+    const size_t end = p.ends[next[part_of[i]]++];
+    for (size_t& t = taken[part_of[i]]; t < end; ++t) eval->Record(std::move(p.transitions[t]));
+  }
+  for (auto& p : ps) {
+    eval->staged()->Absorb(std::move(p->staged));
+    eval->AddSizes(p->size_deltas);
+  }
+  evaluations_.fetch_add(work->size(), std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -383,6 +449,7 @@ Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs n
   if (pids.empty()) return Status::Ok();
   *did_work = true;
   size_t fired = 0;
+  std::vector<Work> work;
   for (const auto& pid : pids) {
     Touched due(snap);
     TESSERA_ASSIGN_OR_RETURN(size_t n, eval->DueTimers(pid, now, &due));
@@ -391,12 +458,11 @@ Status Engine::FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs n
     auto node = identity::IdentityGraph::LoadLive(store_, pid);
     if (node.status().code() == StatusCode::kNotFound) continue;
     TESSERA_RETURN_IF_ERROR(node.status());
-    // Evaluating resets each evaluated definition's timer to its next change (or none).
-    TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, due, "time", now));
-    evaluations_.fetch_add(1, std::memory_order_relaxed);
+    work.push_back({std::move(*node), std::move(due)});
   }
   timers_fired_.fetch_add(fired, std::memory_order_relaxed);
-  return Status::Ok();
+  // Evaluating resets each evaluated definition's timer to its next change (or none).
+  return EvaluateAll(snap, eval, &work, "time", now);
 }
 
 Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now,
@@ -411,12 +477,12 @@ Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now
     it->Seek(start);
     if (!st.backfill_after.empty() && it->Valid() && it->key() == start) it->Next();
     size_t n = 0;
+    std::vector<Work> work;
     for (; it->Valid() && n < options_.backfill_slice; it->Next(), ++n) {
       std::string pid(it->key().substr(1));
       auto node = identity::IdentityGraph::LoadLive(store_, pid);
       if (node.ok() && node->tessera_id == pid) {
-        TESSERA_RETURN_IF_ERROR(eval->Evaluate(*node, t, "backfill", now));
-        evaluations_.fetch_add(1, std::memory_order_relaxed);
+        work.push_back({std::move(*node), t});
       } else if (!node.ok() && node.status().code() != StatusCode::kNotFound) {
         return node.status();
       }
@@ -424,6 +490,7 @@ Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now
       ++st.backfilled;
     }
     TESSERA_RETURN_IF_ERROR(it->status());
+    TESSERA_RETURN_IF_ERROR(EvaluateAll(snap, eval, &work, "backfill", now));
     if (!it->Valid()) {
       st.backfilling = false;
       st.backfill_finished = now;

@@ -39,6 +39,10 @@ struct EngineOptions {
   size_t max_timers = 2000;         // due timers per step
   bool append_outbox = true;        // false: leave events in the outbox (tests of crashes)
   size_t event_cache_bytes = 256 << 20;  // profiles' decoded events (ProfileLoader)
+  // Threads evaluating a step's profiles (each profile always on the same one, with its share
+  // of the event cache); a step with fewer than parallel_min profiles uses one.
+  size_t eval_threads = 2;
+  size_t parallel_min = 32;
 };
 
 class Engine {
@@ -87,6 +91,15 @@ class Engine {
   Status ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_work);
   Status FireTimers(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
   Status Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now, bool* did_work);
+  struct Work {
+    identity::Node node;
+    Touched touched;
+  };
+  // Evaluates each profile of `work` (as eval->Evaluate would, in order), spread over the
+  // loader's partitions, a thread each; the results go into eval's stage, outbox and counts as
+  // if evaluated one after another.
+  Status EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::vector<Work>* work,
+                     const std::string& reason, TimeMs now);
   // Appends the whole outbox to the log, a group at a time, until the log pushes back.
   Status AppendOutbox();
   // One group; *full when it took a whole group (more may wait).

@@ -464,6 +464,8 @@ TEST(EngineRandomTest, LiveAndBackfilledStateMatchesTheReference) {
     static const size_t kSlices[] = {3, 500};
     options.max_batch_events = kBatches[seed % 3];
     options.backfill_slice = kSlices[(seed / 3) % 2];
+    static const size_t kThreads[] = {2, 1, 3};
+    options.eval_threads = kThreads[(seed / 2) % 3];
     RandomRun(seed, options).Run();
   }
 }

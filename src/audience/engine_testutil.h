@@ -31,8 +31,7 @@ inline constexpr int64_t kDay = 86400000;
 class EngineHarness {
  public:
   explicit EngineHarness(EngineOptions options = {}) : clock_(kStart) {
-    options_ = options;
-    options_.clock = &clock_;
+    SetOptions(options);
     Open();
   }
   ~EngineHarness() { Close(); }
@@ -58,8 +57,7 @@ class EngineHarness {
   void CrashAndRestart(EngineOptions options) {
     Close();
     store_.TEST_SimulateCrash();
-    options_ = options;
-    options_.clock = &clock_;
+    SetOptions(options);
     Open();
   }
 
@@ -155,6 +153,13 @@ class EngineHarness {
   const identity::IdentityConfig& identity() const { return identity_; }
 
  private:
+  void SetOptions(EngineOptions options) {
+    options_ = options;
+    options_.clock = &clock_;
+    // A step of two profiles or more is spread over the evaluating threads, as a large one is.
+    options_.parallel_min = std::min<size_t>(options_.parallel_min, 2);
+  }
+
   TestClock clock_;
   EngineOptions options_;
   identity::IdentityConfig identity_;

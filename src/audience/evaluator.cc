@@ -160,8 +160,17 @@ Event TransitionEvent(const Transition& t) {
   return e;
 }
 
-state::DefinitionState& ProfileEvaluator::StateOf(const std::string& def_id) {
-  return (*states_)[def_id];
+void ProfileEvaluator::AddToSize(const std::string& def_id, int64_t delta) {
+  if (!states_) {
+    size_deltas_[def_id] += delta;
+    return;
+  }
+  uint64_t& size = (*states_)[def_id].size;
+  if (delta > 0) {
+    size += static_cast<uint64_t>(delta);
+  } else {
+    size -= std::min(size, static_cast<uint64_t>(-delta));
+  }
 }
 
 Result<state::ProfileState> ProfileEvaluator::LoadState(const std::string& tessera_id) {
@@ -251,17 +260,27 @@ Status ProfileEvaluator::Transit(const Compiled& c, const std::string& tessera_i
   if (member) {
     m->entered_at = now;
     staged_->Put(Space::kAudiences, state::MemberKey(id, tessera_id), EnteredValue(now));
-    ++StateOf(id).size;
+    AddToSize(id, 1);
   } else {
     staged_->Delete(Space::kAudiences, state::MemberKey(id, tessera_id));
-    auto& size = StateOf(id).size;
-    if (size > 0) --size;
+    AddToSize(id, -1);
   }
   TESSERA_RETURN_IF_ERROR(
       WriteHistory(tessera_id, id, c.def.name, c.def.version, m->transitions, member, reason, now));
-  outbox_->Stage(TransitionEvent(t));
+  if (outbox_) outbox_->Stage(TransitionEvent(t));
   transitions_->push_back(std::move(t));
   return Status::Ok();
+}
+
+void ProfileEvaluator::Record(Transition t) {
+  if (outbox_) outbox_->Stage(TransitionEvent(t));
+  transitions_->push_back(std::move(t));
+}
+
+void ProfileEvaluator::AddSizes(const std::map<std::string, int64_t>& deltas) {
+  for (const auto& [id, delta] : deltas) {
+    if (delta != 0) AddToSize(id, delta);
+  }
 }
 
 Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& touched,
@@ -318,13 +337,12 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
               c.def.id, value->dump(-1, ' ', false, json::error_handler_t::replace));
           if (!old) {
             staged_->Put(Space::kAudiences, state::ValueByDefKey(c.def.id, pid), "");
-            ++StateOf(c.def.id).size;
+            AddToSize(c.def.id, 1);
           }
         } else {
           staged_->Delete(Space::kAudiences, state::ValueByDefKey(c.def.id, pid));
           ps.values.erase(c.def.id);
-          auto& size = StateOf(c.def.id).size;
-          if (size > 0) --size;
+          AddToSize(c.def.id, -1);
         }
       }
       std::optional<TimeMs> next;
@@ -389,8 +407,7 @@ Status ProfileEvaluator::Forget(const std::string& folded, const std::string& in
       const state::Membership& m = it->second;
       if (m.member) {
         staged_->Delete(Space::kAudiences, state::MemberKey(c.def.id, folded));
-        auto& size = StateOf(c.def.id).size;
-        if (size > 0) --size;
+        AddToSize(c.def.id, -1);
         TESSERA_RETURN_IF_ERROR(WriteHistory(folded, c.def.id, c.def.name, c.def.version,
                                              m.transitions + 1, false, forget_reason, now));
       }
@@ -401,8 +418,7 @@ Status ProfileEvaluator::Forget(const std::string& folded, const std::string& in
   for (const auto& c : snap_->computed) {
     if (ps.values.erase(c.def.id) > 0) {
       staged_->Delete(Space::kAudiences, state::ValueByDefKey(c.def.id, folded));
-      auto& size = StateOf(c.def.id).size;
-      if (size > 0) --size;
+      AddToSize(c.def.id, -1);
     }
     SetTimer(&ps, c.def.id, std::nullopt);
   }

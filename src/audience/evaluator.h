@@ -85,11 +85,22 @@ class Outbox {
 
 class ProfileEvaluator {
  public:
+  // states: where membership and value counts go; null keeps them as deltas (size_deltas()),
+  // for an evaluator of one partition of a step's profiles, whose work is added to the step's
+  // evaluator afterwards. outbox: null leaves the transitions' events to whoever adds them.
   ProfileEvaluator(const Snapshot* snap, storage::StagedWrites* staged, ProfileLoader* loader,
                    Outbox* outbox, std::map<std::string, state::DefinitionState>* states,
                    std::vector<Transition>* transitions)
       : snap_(snap), staged_(staged), loader_(loader), outbox_(outbox), states_(states),
         transitions_(transitions) {}
+
+  // With no states: each definition's change in size so far.
+  const std::map<std::string, int64_t>& size_deltas() const { return size_deltas_; }
+  storage::StagedWrites* staged() const { return staged_; }
+  // What an evaluator of one partition did, added to this one's: a transition (staged in the
+  // outbox too, as Evaluate does), and its size changes.
+  void Record(Transition t);
+  void AddSizes(const std::map<std::string, int64_t>& deltas);
 
   // Evaluates the touched definitions (and everything that reads them) for the live profile
   // `node` at time now. A profile without a record yet is skipped.
@@ -125,7 +136,7 @@ class ProfileEvaluator {
   Result<state::ProfileState> LoadState(const std::string& tessera_id);
   void StoreState(const std::string& tessera_id, const state::ProfileState& ps,
                   std::optional<TimeMs> wake);
-  state::DefinitionState& StateOf(const std::string& def_id);
+  void AddToSize(const std::string& def_id, int64_t delta);
 
   const Snapshot* const snap_;
   storage::StagedWrites* const staged_;
@@ -133,6 +144,7 @@ class ProfileEvaluator {
   Outbox* const outbox_;
   std::map<std::string, state::DefinitionState>* const states_;
   std::vector<Transition>* const transitions_;
+  std::map<std::string, int64_t> size_deltas_;
 };
 
 inline constexpr std::string_view kAudienceEntered = "Audience Entered";

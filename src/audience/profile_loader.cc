@@ -58,11 +58,27 @@ size_t HeapBytes(const json& j) {
 
 }  // namespace
 
+ProfileLoader::ProfileLoader(storage::Store* store, eventlog::EventLog* log,
+                             const sources::SourceRegistry* sources, size_t cache_bytes,
+                             size_t partitions)
+    : store_(store), log_(log), sources_(sources), parts_(std::max<size_t>(partitions, 1)) {
+  if (cache_bytes == 0) return;
+  for (auto& part : parts_) {
+    part.cache = std::make_unique<ProfileEventCache>(cache_bytes / parts_.size());
+  }
+}
+
+void ProfileLoader::ClearCaches() {
+  for (auto& part : parts_) {
+    if (part.cache) part.cache->Clear();
+  }
+}
+
 void ProfileLoader::Configure(std::optional<std::set<Path>> paths, EventNeeds all) {
   if (paths == projection_ && all == all_) return;
   projection_ = std::move(paths);
   all_ = std::move(all);
-  if (cache_) cache_->Clear();
+  ClearCaches();
 }
 
 void EventNeeds::Add(const ConditionDeps& deps) {
@@ -111,23 +127,25 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
   for (const auto& [purpose, c] : p.consent) view.consent[purpose] = c.granted;
   for (const auto& r : node.identifiers) view.identifiers.push_back(r.id);
   if (needs.empty()) return view;
+  Part& part = parts_[PartitionOf(node.tessera_id)];
+  ProfileEventCache* cache = part.cache.get();
   std::vector<ProfileEventCache::Event> events;
   uint64_t through = 0;
   size_t bytes = kEntryBytes;
   ProfileEventCache::Entry* entry = nullptr;
-  if (cache_ && Covers(all_, needs)) {
-    entry = cache_->Find(node.tessera_id);
+  if (cache && Covers(all_, needs)) {
+    entry = cache->Find(node.tessera_id);
     if (entry && entry->fragments != node.fragments) entry = nullptr;  // merged since
     if (!entry) {
-      TESSERA_RETURN_IF_ERROR(ReadEvents(node, all_, &events, &through, &bytes));
+      TESSERA_RETURN_IF_ERROR(ReadEvents(&part, node, all_, &events, &through, &bytes));
       for (const auto& f : node.fragments) bytes += f.size();
-      if (bytes + node.tessera_id.size() <= cache_->max_bytes()) {
-        cache_->Insert(node.tessera_id, {node.fragments, std::move(events), through, bytes});
-        entry = cache_->Find(node.tessera_id);
+      if (bytes + node.tessera_id.size() <= cache->max_bytes()) {
+        cache->Insert(node.tessera_id, {node.fragments, std::move(events), through, bytes});
+        entry = cache->Find(node.tessera_id);
       }
     }
   } else {
-    TESSERA_RETURN_IF_ERROR(ReadEvents(node, needs, &events, &through, &bytes));
+    TESSERA_RETURN_IF_ERROR(ReadEvents(&part, node, needs, &events, &through, &bytes));
   }
   if (!entry) {  // no cache, or too big to keep
     for (auto& e : events) {
@@ -143,7 +161,8 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
 }
 
 Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool created) {
-  if (!cache_) return Status::Ok();
+  ProfileEventCache* cache = parts_[PartitionOf(node.tessera_id)].cache.get();
+  if (!cache) return Status::Ok();
   const bool wanted = e.type == MessageType::kTrack && all_.Wants(e.event, e.source_id);
   if (created && node.fragments.size() == 1 && node.fragments[0] == node.tessera_id) {
     // The profile's first event: its timeline holds nothing before it.
@@ -154,10 +173,14 @@ Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool cre
       entry.events.push_back({e.seq, 0, Decode(e, &bytes)});
       entry.bytes += bytes;
     }
-    cache_->Insert(node.tessera_id, std::move(entry));
+    cache->Insert(node.tessera_id, std::move(entry));
     return Status::Ok();
   }
-  if (!wanted || cache_->empty()) return Status::Ok();
+  // (An entry of another partition may be the one lacking the event: see below.)
+  if (!wanted || std::all_of(parts_.begin(), parts_.end(),
+                             [](const Part& p) { return p.cache->empty(); })) {
+    return Status::Ok();
+  }
   // The pipeline put the event on the timeline of the profile it resolved to then: this one, or
   // one merged into it since. If an identifier has moved since, it is another profile's, and
   // which entry lacks the event is not known here, so none is trusted.
@@ -173,18 +196,18 @@ Status ProfileLoader::Apply(const identity::Node& node, const Event& e, bool cre
     }
   }
   if (!fragment) {
-    cache_->Clear();
+    ClearCaches();
     return Status::Ok();
   }
-  ProfileEventCache::Entry* entry = cache_->Find(node.tessera_id);
+  ProfileEventCache::Entry* entry = cache->Find(node.tessera_id);
   if (!entry || e.seq <= entry->through) return Status::Ok();
   if (entry->fragments != node.fragments) {
-    cache_->Erase(node.tessera_id);  // merged since: read afresh when next loaded
+    cache->Erase(node.tessera_id);  // merged since: read afresh when next loaded
     return Status::Ok();
   }
   size_t bytes;
   EventView view = Decode(e, &bytes);
-  cache_->Add(node.tessera_id, *fragment, e.seq, std::move(view), bytes);
+  cache->Add(node.tessera_id, *fragment, e.seq, std::move(view), bytes);
   return Status::Ok();
 }
 
@@ -271,7 +294,8 @@ EventView ProfileLoader::Decode(const Event& e, size_t* bytes) {
   return ev;
 }
 
-Status ProfileLoader::ReadEvents(const identity::Node& node, const EventNeeds& needs,
+Status ProfileLoader::ReadEvents(Part* part, const identity::Node& node,
+                                 const EventNeeds& needs,
                                  std::vector<ProfileEventCache::Event>* out, uint64_t* through,
                                  size_t* bytes) {
   out->clear();
@@ -279,8 +303,8 @@ Status ProfileLoader::ReadEvents(const identity::Node& node, const EventNeeds& n
   std::unique_ptr<storage::Iterator> own;
   storage::Iterator* it;
   if (in_step_) {
-    if (!step_timeline_) step_timeline_ = store_->NewIterator(storage::Space::kTimeline);
-    it = step_timeline_.get();
+    if (!part->step_timeline) part->step_timeline = store_->NewIterator(storage::Space::kTimeline);
+    it = part->step_timeline.get();
   } else {
     own = store_->NewIterator(storage::Space::kTimeline);
     it = own.get();

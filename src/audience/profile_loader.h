@@ -11,7 +11,13 @@
 // grow, the pipeline processes the log in order, and Apply checks which of the profile's
 // fragments has the event on its timeline.
 //
-// Thread-safety: a loader is used by one thread; several loaders may share a store and log.
+// Partitions: a loader may spread profiles over several partitions (by a hash of the
+// tessera_id), each with its own share of the cache, so that several threads can evaluate
+// profiles at once, one partition each.
+//
+// Thread-safety: Loads of profiles in different partitions may run on different threads at
+// once; everything else is called from one thread at a time (while no Load runs). Several
+// loaders may share a store and log.
 #pragma once
 
 #include <list>
@@ -20,6 +26,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "audience/condition.h"
 #include "audience/reference.h"
@@ -87,13 +94,15 @@ class ProfileEventCache {
 
 class ProfileLoader {
  public:
-  // cache_bytes: the ProfileEventCache's budget; 0 = no cache.
+  // cache_bytes: the ProfileEventCaches' budget, shared evenly by the partitions; 0 = no cache.
   ProfileLoader(storage::Store* store, eventlog::EventLog* log,
-                const sources::SourceRegistry* sources, size_t cache_bytes = 0)
-      : store_(store),
-        log_(log),
-        sources_(sources),
-        cache_(cache_bytes > 0 ? std::make_unique<ProfileEventCache>(cache_bytes) : nullptr) {}
+                const sources::SourceRegistry* sources, size_t cache_bytes = 0,
+                size_t partitions = 1);
+
+  size_t partitions() const { return parts_.size(); }
+  size_t PartitionOf(std::string_view tessera_id) const {
+    return parts_.size() == 1 ? 0 : std::hash<std::string_view>{}(tessera_id) % parts_.size();
+  }
 
   // NotFound when the profile has no record yet (no event has reached it).
   Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs);
@@ -117,7 +126,7 @@ class ProfileLoader {
     explicit Step(ProfileLoader* loader) : loader_(loader) { loader_->in_step_ = true; }
     ~Step() {
       loader_->in_step_ = false;
-      loader_->step_timeline_.reset();
+      for (auto& part : loader_->parts_) part.step_timeline.reset();
     }
     Step(const Step&) = delete;
     Step& operator=(const Step&) = delete;
@@ -130,9 +139,14 @@ class ProfileLoader {
   // Reads the wanted events of the node's fragments from their timelines and the log, in
   // timeline order; *through: the highest seq on those timelines (0 when none); adds what
   // they hold to *bytes.
-  Status ReadEvents(const identity::Node& node, const EventNeeds& needs,
+  struct Part {
+    std::unique_ptr<ProfileEventCache> cache;            // null: no cache
+    std::unique_ptr<storage::Iterator> step_timeline;  // shared by a step's loads
+  };
+  Status ReadEvents(Part* part, const identity::Node& node, const EventNeeds& needs,
                     std::vector<ProfileEventCache::Event>* out, uint64_t* through,
                     size_t* bytes);
+  void ClearCaches();
   std::string Touchpoint(const std::string& source_id);
   // The track event as evaluators see it; *bytes: roughly what it holds.
   EventView Decode(const Event& e, size_t* bytes);
@@ -140,11 +154,10 @@ class ProfileLoader {
   storage::Store* const store_;
   eventlog::EventLog* const log_;
   const sources::SourceRegistry* const sources_;
-  std::unique_ptr<ProfileEventCache> cache_;
+  std::vector<Part> parts_;
   std::optional<std::set<Path>> projection_;
   EventNeeds all_;
   bool in_step_ = false;
-  std::unique_ptr<storage::Iterator> step_timeline_;  // shared by a step's loads
 };
 
 }  // namespace tessera::audience

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/check.h"
+
 namespace tessera::storage {
 
 std::string StagedWrites::MapKey(Space space, std::string_view key) {
@@ -13,13 +15,25 @@ std::string StagedWrites::MapKey(Space space, std::string_view key) {
 }
 
 Status StagedWrites::Get(Space space, std::string_view key, std::string* value) {
-  auto it = staged_.find(MapKey(space, key));
-  if (it != staged_.end()) {
+  const std::string k = MapKey(space, key);
+  for (const StagedWrites* stage = this; stage; stage = stage->parent_) {
+    auto it = stage->staged_.find(k);
+    if (it == stage->staged_.end()) continue;
     if (!it->second) return Status::NotFound(std::string(key));
     *value = *it->second;
     return Status::Ok();
   }
   return store_->Get(space, key, value);
+}
+
+void StagedWrites::Absorb(StagedWrites&& child) {
+  TESSERA_CHECK(child.parent_ == this, "absorbing a stage that is not over this one");
+  if (staged_.empty()) {
+    staged_ = std::move(child.staged_);
+  } else {
+    for (auto& [k, v] : child.staged_) staged_.insert_or_assign(k, std::move(v));
+  }
+  child.staged_.clear();
 }
 
 void StagedWrites::Put(Space space, std::string_view key, std::string_view value) {
@@ -31,6 +45,7 @@ void StagedWrites::Delete(Space space, std::string_view key) {
 }
 
 Status StagedWrites::Commit(const WriteOptions& options) {
+  TESSERA_CHECK(parent_ == nullptr, "a stage over another is committed through it");
   if (staged_.empty()) return Status::Ok();
   // In key order: the memtable's skiplist then finds each insert's place next to the last one's
   // instead of descending from the top (for a large step, most of the write's cost).

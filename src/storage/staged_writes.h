@@ -15,6 +15,10 @@ namespace tessera::storage {
 class StagedWrites final : public Reader {
  public:
   explicit StagedWrites(Store* store) : store_(store) {}
+  // A stage over another: reads see this stage's writes, then the parent's, then the store.
+  // The parent must outlive this stage and not change while this stage reads it; Absorb then
+  // moves this stage's writes into it. Commit is the parent's job.
+  explicit StagedWrites(const StagedWrites* parent) : store_(parent->store_), parent_(parent) {}
 
   // NotFound when absent (or deleted in this stage).
   Status Get(Space space, std::string_view key, std::string* value) override;
@@ -23,6 +27,9 @@ class StagedWrites final : public Reader {
   // Writes every staged change in one batch and clears the stage; on error the stage is kept.
   Status Commit(const WriteOptions& options);
   void Clear() { staged_.clear(); }
+  // Moves every write of `child` (a stage over this one) into this stage, replacing this
+  // stage's write of the same key.
+  void Absorb(StagedWrites&& child);
   size_t size() const { return staged_.size(); }
   Store* store() const { return store_; }
 
@@ -30,6 +37,7 @@ class StagedWrites final : public Reader {
   static std::string MapKey(Space space, std::string_view key);
 
   Store* const store_;
+  const StagedWrites* const parent_ = nullptr;
   // space byte + key -> value (nullopt = deleted)
   absl::flat_hash_map<std::string, std::optional<std::string>> staged_;
 };

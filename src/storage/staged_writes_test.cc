@@ -47,5 +47,41 @@ TEST(StagedWritesTest, FailedCommitKeepsStage) {
   EXPECT_TRUE(store.Get(Space::kMeta, "k", &v).ok());
 }
 
+TEST(StagedWritesTest, AStageOverAnotherReadsThroughItAndIsAbsorbedIntoIt) {
+  MemoryStore store;
+  WriteBatch b;
+  b.Put(Space::kProfiles, "stored", "s");
+  b.Put(Space::kProfiles, "gone", "g");
+  ASSERT_TRUE(store.Write(b, {}).ok());
+  StagedWrites parent(&store);
+  parent.Put(Space::kProfiles, "p", "parent");
+  parent.Delete(Space::kProfiles, "gone");
+  parent.Put(Space::kProfiles, "both", "parent");
+
+  StagedWrites child(&parent);
+  child.Put(Space::kProfiles, "both", "child");
+  child.Put(Space::kProfiles, "c", "child");
+  child.Delete(Space::kProfiles, "p");
+  std::string v;
+  ASSERT_TRUE(child.Get(Space::kProfiles, "stored", &v).ok());
+  EXPECT_EQ(v, "s");
+  EXPECT_EQ(child.Get(Space::kProfiles, "gone", &v).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(child.Get(Space::kProfiles, "both", &v).ok());
+  EXPECT_EQ(v, "child");
+  EXPECT_EQ(child.Get(Space::kProfiles, "p", &v).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(parent.Get(Space::kProfiles, "p", &v).ok());  // the parent is untouched
+  EXPECT_EQ(v, "parent");
+
+  parent.Absorb(std::move(child));
+  EXPECT_EQ(child.size(), 0u);
+  EXPECT_EQ(parent.size(), 4u);  // gone, p (deleted), both, c
+  ASSERT_TRUE(parent.Commit({}).ok());
+  ASSERT_TRUE(store.Get(Space::kProfiles, "both", &v).ok());
+  EXPECT_EQ(v, "child");
+  ASSERT_TRUE(store.Get(Space::kProfiles, "c", &v).ok());
+  EXPECT_EQ(store.Get(Space::kProfiles, "p", &v).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store.Get(Space::kProfiles, "gone", &v).code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace tessera::storage
