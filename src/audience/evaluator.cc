@@ -305,13 +305,18 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
     audiences[i] = on;
   }
   EventNeeds needs;
+  std::set<std::string> traits;  // what the evaluated definitions read of the profile's
+  auto add = [&](const ConditionDeps& deps) {
+    needs.Add(deps);
+    traits.insert(deps.traits.begin(), deps.traits.end());
+  };
   for (size_t i = 0; i < computed.size(); ++i) {
-    if (computed[i]) needs.Add(snap_->computed[i].deps);
+    if (computed[i]) add(snap_->computed[i].deps);
   }
   for (size_t i = 0; i < audiences.size(); ++i) {
-    if (audiences[i]) needs.Add(snap_->audiences[i].deps);
+    if (audiences[i]) add(snap_->audiences[i].deps);
   }
-  auto loaded = loader_->Load(node, needs);
+  auto loaded = loader_->Load(node, needs, &traits);
   if (loaded.status().code() == StatusCode::kNotFound) return Status::Ok();
   TESSERA_RETURN_IF_ERROR(loaded.status());
   ProfileView& view = *loaded;
@@ -324,6 +329,7 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
   // Computed traits first: their current values are traits to the audiences.
   for (size_t i = 0; i < snap_->computed.size(); ++i) {
     const Compiled& c = snap_->computed[i];
+    if (!computed[i] && !traits.count(c.def.name)) continue;  // neither evaluated nor read
     auto stored = ps.values.find(c.def.id);
     std::optional<json> old;
     if (stored != ps.values.end()) old = json::parse(stored->second, nullptr, false);

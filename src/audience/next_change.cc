@@ -123,7 +123,7 @@ const nlohmann::json* Lookup(const nlohmann::json& root, const Path& path) {
 // Every b + d after now, ascending. Only events some filter selects give bases.
 std::vector<TimeMs> Times(const Candidates& c, const ProfileView& profile, TimeMs now) {
   std::vector<TimeMs> bases;
-  for (const EventView& e : profile.events) {
+  for (const EventView& e : EventsOf(profile)) {
     if (!c.Selects(e)) continue;
     bases.push_back(e.timestamp);
     for (const Path* path : c.property_paths) {

@@ -205,7 +205,7 @@ uint32_t PopulationBuilder::AddProfile(std::string_view id, const ProfileView& v
     AddIdentifier(index, identifier.kind, identifier.value);
   }
   for (const auto& [purpose, granted] : view.consent) SetConsent(index, purpose, granted);
-  for (const EventView& e : view.events) {
+  for (const EventView& e : EventsOf(view)) {
     AddEvent(index, e.name, e.touchpoint, e.source, e.timestamp, e.properties);
   }
   return index;

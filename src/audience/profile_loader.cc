@@ -117,10 +117,12 @@ std::string ProfileLoader::Touchpoint(const std::string& source_id) {
   return s.ok() ? s->touchpoint : "other";
 }
 
-Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventNeeds& needs) {
+Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventNeeds& needs,
+                                        const std::set<std::string>* traits) {
   TESSERA_ASSIGN_OR_RETURN(profile::Profile p, profile::LoadProfile(store_, node.tessera_id));
   ProfileView view;
   for (const auto& [name, t] : p.traits) {
+    if (traits && !traits->count(name)) continue;
     json v = json::parse(t.json, nullptr, false);
     view.traits[name] = v.is_discarded() ? json(t.json) : std::move(v);
   }
@@ -153,9 +155,9 @@ Result<ProfileView> ProfileLoader::Load(const identity::Node& node, const EventN
     }
     return view;
   }
-  view.events.reserve(entry->events.size());
+  view.borrowed.reserve(entry->events.size());
   for (const auto& e : entry->events) {
-    if (needs.Wants(e.view.name, e.view.source)) view.events.push_back(e.view);
+    if (needs.Wants(e.view.name, e.view.source)) view.borrowed.push_back(&e.view);
   }
   return view;
 }

@@ -104,8 +104,11 @@ class ProfileLoader {
     return parts_.size() == 1 ? 0 : std::hash<std::string_view>{}(tessera_id) % parts_.size();
   }
 
-  // NotFound when the profile has no record yet (no event has reached it).
-  Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs);
+  // NotFound when the profile has no record yet (no event has reached it). traits: the
+  // top-level traits to read (null: all). The view may borrow its events from the cache: it
+  // is valid until the next Load of a profile of the same partition, or Apply.
+  Result<ProfileView> Load(const identity::Node& node, const EventNeeds& needs,
+                           const std::set<std::string>* traits = nullptr);
 
   // What the cache keeps: the events `all` wants (what every definition at hand reads), with
   // only these property paths (e.g. Projection::properties; nullopt keeps all properties), so

@@ -154,7 +154,7 @@ std::string ValueKey(const json& v) {
 class Evaluator {
  public:
   Evaluator(const ProfileView& p, TimeMs now, const AudienceMembership& m)
-      : p_(p), now_(now), membership_(m) {}
+      : p_(p), events_(p), now_(now), membership_(m) {}
 
   bool Eval(const Condition& c, const EventView* event) {
     return std::visit([&](const auto& n) { return Node(n, event); }, c.node);
@@ -162,7 +162,7 @@ class Evaluator {
 
   std::optional<json> Aggregate(const audience::Aggregate& a) {
     std::vector<const EventView*> events;
-    for (const EventView& e : p_.events) {
+    for (const EventView& e : events_) {
       if (Matches(a.events, e) && InWindow(a.window, e.timestamp)) events.push_back(&e);
     }
     if (a.fn == AggregateFn::kCount) return json(static_cast<int64_t>(events.size()));
@@ -271,8 +271,8 @@ class Evaluator {
   bool SequenceFrom(const SequenceCondition& s, size_t k, TimeMs start, TimeMs prev,
                     std::vector<char>* used) {
     if (k == s.steps.size()) return true;
-    for (size_t i = 0; i < p_.events.size(); ++i) {
-      const EventView& e = p_.events[i];
+    for (size_t i = 0; i < events_.size(); ++i) {
+      const EventView& e = events_[i];
       if ((*used)[i] || e.timestamp < prev || !InWindow(s.window, e.timestamp)) continue;
       if (k > 0 && e.timestamp > AddSat(start, s.within.Ms())) continue;
       if (!Matches(s.steps[k], e)) continue;
@@ -294,18 +294,18 @@ class Evaluator {
     return ApplyTest(n.test, value ? &*value : nullptr, now_);
   }
   bool Node(const SequenceCondition& n, const EventView*) {
-    std::vector<char> used(p_.events.size(), 0);
+    std::vector<char> used(events_.size(), 0);
     return SequenceFrom(n, 0, 0, INT64_MIN, &used);
   }
   bool Node(const NotFollowedByCondition& n, const EventView*) {
-    for (size_t i = 0; i < p_.events.size(); ++i) {
-      const EventView& a = p_.events[i];
+    for (size_t i = 0; i < events_.size(); ++i) {
+      const EventView& a = events_[i];
       if (!Matches(n.first, a) || !InWindow(n.window, a.timestamp)) continue;
       TimeMs deadline = AddSat(a.timestamp, n.within.Ms());
       if (deadline > now_) continue;  // the customer qualifies only once `within` has passed
       bool followed = false;
-      for (size_t j = 0; j < p_.events.size() && !followed; ++j) {
-        const EventView& b = p_.events[j];
+      for (size_t j = 0; j < events_.size() && !followed; ++j) {
+        const EventView& b = events_[j];
         followed =
             j != i && b.timestamp >= a.timestamp && b.timestamp <= deadline && Matches(n.absent, b);
       }
@@ -339,6 +339,7 @@ class Evaluator {
   bool Node(const NotCondition& n, const EventView* event) { return !Eval(*n.child, event); }
 
   const ProfileView& p_;
+  const EventsOf events_;
   const TimeMs now_;
   const AudienceMembership& membership_;
 };

@@ -36,6 +36,34 @@ struct ProfileView {
   std::vector<Identifier> identifiers;  // {kind, value}; duplicates count once
   std::map<std::string, bool> consent;  // purpose -> granted
   std::vector<EventView> events;
+  // Instead of `events`: events kept elsewhere (a loader's cache), valid as long as their
+  // keeper leaves them alone. Read either through EventsOf.
+  std::vector<const EventView*> borrowed;
+};
+
+// The events of a profile, wherever they are kept.
+class EventsOf {
+ public:
+  explicit EventsOf(const ProfileView& p) : p_(p) {}
+  size_t size() const { return p_.borrowed.empty() ? p_.events.size() : p_.borrowed.size(); }
+  const EventView& operator[](size_t i) const {
+    return p_.borrowed.empty() ? p_.events[i] : *p_.borrowed[i];
+  }
+  struct Iterator {
+    const EventsOf* list;
+    size_t i;
+    const EventView& operator*() const { return (*list)[i]; }
+    Iterator& operator++() {
+      ++i;
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return i != other.i; }
+  };
+  Iterator begin() const { return {this, 0}; }
+  Iterator end() const { return {this, size()}; }
+
+ private:
+  const ProfileView& p_;
 };
 
 // Answers `in audience "x"`: is this profile currently a member of audience x (by name or id)?
