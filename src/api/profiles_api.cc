@@ -288,8 +288,8 @@ void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
                                     cursor == req.query.end() ? "" : cursor->second);
   if (!page.ok()) return respond(server::StatusResponse(page.status()));
   json events = json::array();
-  for (uint64_t seq : page->seqs) {
-    auto e = ctx.log->ReadOne(seq);
+  for (size_t i = 0; i < page->seqs.size(); ++i) {
+    auto e = profile::TimelineEvent(ctx.log, page->seqs[i], page->values[i]);
     if (!e.ok()) return respond(server::StatusResponse(e.status()));
     events.push_back(EventJson(*e));
   }

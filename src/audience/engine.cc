@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <future>
 #include <unordered_map>
 
 #include "audience/population.h"
 #include "core/coding.h"
+#include "profile/profile.h"
 
 namespace tessera::audience {
 
@@ -38,6 +40,8 @@ Engine::Engine(storage::Store* store, eventlog::EventLog* log,
 Engine::~Engine() { Stop(); }
 
 Status Engine::LoadState() {
+  // A commit in flight ends first (its outcome is what the store says below).
+  if (Status s = FinishCommit(); !s.ok()) spdlog::error("audiences: commit: {}", s.ToString());
   // The stored layout: a data dir from before per-profile records is rewritten once (the state
   // is derived, but history and the transition counts naming past events' messageIds are not
   // recomputable from the log as of today, so they are moved, not rebuilt).
@@ -55,9 +59,15 @@ Status Engine::LoadState() {
   }
   std::string v;
   Status s = store_->Get(Space::kAudiences, state::kCursorKey, &v);
+  stored_seq_ = 0;
   if (s.ok()) {
-    if (v.size() != 8) return Status::Corruption("audience cursor of unexpected size");
+    // The log cursor, then (since entries and exits are kept in their timeline entries) the
+    // last seq given to such an entry.
+    if (v.size() != 8 && v.size() != 16) {
+      return Status::Corruption("audience cursor of unexpected size");
+    }
     cursor_ = DecodeFixed64BE(v.data());
+    if (v.size() == 16) stored_seq_ = DecodeFixed64BE(v.data() + 8);
   } else if (s.code() != StatusCode::kNotFound) {
     return s;
   }
@@ -76,6 +86,10 @@ Status Engine::LoadState() {
     if (!states_.empty()) return Status::Corruption("audience state without a cursor");
     cursor_ = processor_->processed_seq();
   }
+  // Stored timeline seqs go on from the clock's millisecond (x 1024) if that is later, so that
+  // a state cleared while the timelines stay cannot reuse one.
+  const uint64_t now = static_cast<uint64_t>(std::max<TimeMs>(options_.clock->NowMs(), 0));
+  stored_seq_ = std::max(stored_seq_, std::min(now << 10, profile::kStoredSeqSpan / 2));
   // The outbox continues after its last entry; whatever is in it is appended again.
   uint64_t next = 1;
   uint64_t pending = 0;
@@ -155,16 +169,20 @@ void Engine::Run() {
     backoff = std::chrono::milliseconds(10);
     if (!did_work) processor_->WaitProcessed(cursor_ + 1, std::chrono::milliseconds(50));
   }
+  if (Status s = FinishCommit(); !s.ok()) spdlog::error("audiences: commit: {}", s.ToString());
 }
 
 Status Engine::Step(bool* did_work) {
   *did_work = false;
   std::shared_ptr<const Snapshot> snap = catalog_->snapshot();
   const TimeMs now = options_.clock->NowMs();
-  storage::StagedWrites staged(store_);
+  // Over the previous step's writes while they are being committed.
+  auto staged_owner = inflight_ ? std::make_unique<storage::StagedWrites>(inflight_->staged.get())
+                                : std::make_unique<storage::StagedWrites>(store_);
+  storage::StagedWrites& staged = *staged_owner;
   std::vector<Transition> transitions;
   ProfileLoader::Step loader_step(&loader_);
-  ProfileEvaluator eval(snap.get(), &staged, &loader_, &outbox_, &states_, &transitions);
+  ProfileEvaluator eval(snap.get(), &staged, &loader_, &states_, &transitions);
   if (snap->generation != projected_generation_) {
     // Cached events keep only the properties some definition reads.
     std::vector<const Condition*> conditions;
@@ -186,7 +204,18 @@ Status Engine::Step(bool* did_work) {
   TESSERA_RETURN_IF_ERROR(FireTimers(*snap, &eval, now, did_work));
   TESSERA_RETURN_IF_ERROR(Backfill(*snap, &eval, now, did_work));
 
+  // Each entry and exit onto the profile's timeline, kept whole in its entry (no log append:
+  // it is exactly once with the state that made it).
+  for (const Transition& t : transitions) {
+    Event e = TransitionEvent(t);
+    e.seq = profile::kStoredSeqBase + ++stored_seq_;
+    staged.Put(Space::kTimeline, profile::TimelineKey(t.tessera_id, t.at, e.seq),
+               profile::EncodeStoredTimelineValue(e));
+  }
   outbox_.Flush(&staged);
+  // The previous step's commit first (its post-commit work too): commits stay in order.
+  TESSERA_RETURN_IF_ERROR(FinishCommit());
+  staged.Detach();
   if (cursor_ != cursor_before || staged.size() > 0 || states_ != states_before) {
     for (const auto& [id, st] : states_) {
       auto before = states_before.find(id);
@@ -199,15 +228,51 @@ Status Engine::Step(bool* did_work) {
     }
     std::string cursor;
     PutFixed64BE(&cursor, cursor_);
+    PutFixed64BE(&cursor, stored_seq_);
     staged.Put(Space::kAudiences, state::kCursorKey, cursor);
-    // Not synced: the outbox append below is, and it carries this write with it.
-    TESSERA_RETURN_IF_ERROR(staged.Commit({}));
-    outbox_.Committed();
+    // Committed by another thread while the next step evaluates (reading through these
+    // writes); what follows a commit happens once it is done (FinishCommit). Synced when it
+    // holds entries or exits, which subscribers hear of next: they must not act on one that
+    // a crash could take back. (Otherwise a later synced write carries it.)
+    Inflight next{std::move(staged_owner), {}, cursor_, std::move(transitions), states_, now};
+    const storage::WriteOptions options{.sync = !next.transitions.empty()};
+    const storage::StagedWrites* writes = next.staged.get();
+    next.done = std::async(std::launch::async, [writes, options] {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      return writes->Write(options);
+    });
+    // Unless some definition reads Tessera's own events: then the next step's timeline reads
+    // and timers must see these entries and exits, and a load earlier in this step (of a
+    // profile evaluated twice) missed them.
+    std::vector<std::string> reread;
+    if (all_needs_.Wants(kAudienceEntered, kSystemSource) ||
+        all_needs_.Wants(kAudienceExited, kSystemSource)) {
+      for (const Transition& t : next.transitions) reread.push_back(t.tessera_id);
+    }
+    inflight_ = std::move(next);
+    if (!reread.empty()) {
+      TESSERA_RETURN_IF_ERROR(FinishCommit());
+      for (const auto& pid : reread) loader_.Forget(pid);
+    }
+    return Status::Ok();
   }
-  applied_.store(cursor_, std::memory_order_release);
+  return AfterCommit(cursor_, {}, states_, now);
+}
+
+Status Engine::FinishCommit() {
+  if (!inflight_) return Status::Ok();
+  Inflight done = std::move(*inflight_);
+  inflight_.reset();
+  TESSERA_RETURN_IF_ERROR(done.done.get());
+  return AfterCommit(done.cursor, std::move(done.transitions), done.states, done.now);
+}
+
+Status Engine::AfterCommit(uint64_t cursor, std::vector<Transition> transitions,
+                           const std::map<std::string, state::DefinitionState>& states,
+                           TimeMs now) {
+  applied_.store(cursor, std::memory_order_release);
   if (!transitions.empty()) {
     transitions_.fetch_add(transitions.size(), std::memory_order_relaxed);
-    outbox_pending_.fetch_add(transitions.size(), std::memory_order_relaxed);
     std::vector<std::function<void(const std::vector<Transition>&)>> subscribers;
     {
       MutexLock lock(&mu_);
@@ -220,7 +285,7 @@ Status Engine::Step(bool* did_work) {
     last_error_.clear();
   }
   if (options_.append_outbox) TESSERA_RETURN_IF_ERROR(AppendOutbox());
-  NotifyWaiters(*snap, now);
+  NotifyWaiters(now, states);
   return Status::Ok();
 }
 
@@ -396,7 +461,7 @@ Status Engine::EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::ve
     ps[part_of[i]]->items.push_back(i);
   }
   auto run = [&](Part* p) {
-    ProfileEvaluator part_eval(&snap, &p->staged, &loader_, nullptr, nullptr, &p->transitions);
+    ProfileEvaluator part_eval(&snap, &p->staged, &loader_, nullptr, &p->transitions);
     for (size_t i : p->items) {
       const Work& w = (*work)[i];
       p->status = part_eval.Evaluate(w.node, w.touched, reason, now);
@@ -579,14 +644,18 @@ void Engine::NotifyWhenReady(std::string def_id, uint64_t version, TimeMs deadli
   waiters_.push_back({std::move(def_id), version, deadline, std::move(callback)});
 }
 
-void Engine::NotifyWaiters(const Snapshot& snap, TimeMs now) {
+void Engine::NotifyWaiters(TimeMs now,
+                           const std::map<std::string, state::DefinitionState>& states) {
+  // Gone from the catalog as it is now: a step's own snapshot (of a commit finishing late) may
+  // be older than the definition a waiter waits for.
+  std::shared_ptr<const Snapshot> snap = catalog_->snapshot();
   std::vector<std::pair<std::function<void(bool)>, bool>> calls;
   {
     MutexLock lock(&mu_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      auto st = states_.find(it->def_id);
-      bool gone = snap.Find(it->def_id) == nullptr;
-      bool ready = !gone && st != states_.end() && st->second.version >= it->version &&
+      auto st = states.find(it->def_id);
+      bool gone = snap->Find(it->def_id) == nullptr;
+      bool ready = !gone && st != states.end() && st->second.version >= it->version &&
                    !st->second.backfilling;
       if (ready || gone || now >= it->deadline) {
         calls.emplace_back(std::move(it->callback), ready);

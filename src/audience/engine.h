@@ -23,6 +23,8 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "audience/catalog.h"
@@ -101,10 +103,17 @@ class Engine {
   Status EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::vector<Work>* work,
                      const std::string& reason, TimeMs now);
   // Appends the whole outbox to the log, a group at a time, until the log pushes back.
+  // Waits for the step being committed, then does what follows its commit (AfterCommit).
+  Status FinishCommit();
+  // Publishes the applied seq, tells subscribers of the transitions, appends an outbox of an
+  // earlier version, answers waiters.
+  // (states: the definitions' states as committed.)
+  Status AfterCommit(uint64_t cursor, std::vector<Transition> transitions,
+                     const std::map<std::string, state::DefinitionState>& states, TimeMs now);
   Status AppendOutbox();
   // One group; *full when it took a whole group (more may wait).
   Status AppendOutboxGroup(bool* full);
-  void NotifyWaiters(const Snapshot& snap, TimeMs now);
+  void NotifyWaiters(TimeMs now, const std::map<std::string, state::DefinitionState>& states);
   // The profile an event belongs to now (its highest-priority identifier's).
   Result<std::string> ProfileOf(const Event& e) const;
   Touched TouchedBy(const Snapshot& snap, const Event& e) const;
@@ -119,7 +128,18 @@ class Engine {
   ProfileLoader loader_;
 
   // Worker-only state.
+  // A step's writes being committed by another thread while the next step evaluates.
+  struct Inflight {
+    std::unique_ptr<storage::StagedWrites> staged;
+    std::future<Status> done;
+    uint64_t cursor;
+    std::vector<Transition> transitions;
+    std::map<std::string, state::DefinitionState> states;
+    TimeMs now;
+  };
+  std::optional<Inflight> inflight_;
   uint64_t cursor_ = 0;
+  uint64_t stored_seq_ = 0;  // the last seq of an entry or exit kept in its timeline entry
   Outbox outbox_;
   std::map<std::string, state::DefinitionState> states_;
   uint64_t synced_generation_ = 0;

@@ -8,7 +8,7 @@
 // path); small batches and backfill slices interleave the two. After every round, every
 // membership and computed value must equal the reference evaluator's answer over the full
 // history appended so far, at the clock's now, and the last Audience Entered / Exited event in
-// the log must agree with the membership. Deleting an audience or computed trait, or renaming
+// its timeline must agree with the membership. Deleting an audience or computed trait, or renaming
 // a computed trait, must be refused (Conflict) exactly while a live audience reads it.
 // The seed is printed; rerun one with TESSERA_AUDIENCE_SEED=<seed>. The generators and the
 // model of a profile are in engine_random_testutil.h.
@@ -29,7 +29,8 @@
 //   one registered source per touchpoint.
 // The engine's own Audience Entered / Exited events (source "tessera", touchpoint "other") are
 // on the profile's timeline, and `any event` filters see them: the reference view includes
-// them, read back from the log, rather than leaving out every condition that could match them.
+// them, read back from the timelines, rather than leaving out every condition that could match
+// them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -62,7 +63,7 @@ constexpr int kRounds = 6;
 constexpr int kNamePool = 8;
 constexpr int kMaxReports = 3;  // per seed; later mismatches are usually the same one again
 
-// The engine's own events in the log.
+// The engine's own events (on the timelines).
 struct SystemEvents {
   std::map<std::string, std::vector<EventView>> by_profile;
   std::map<std::pair<std::string, std::string>, std::string> last;  // (profile, def) -> name
@@ -266,11 +267,7 @@ class RandomRun {
 
   SystemEvents ReadSystemEvents() {
     SystemEvents out;
-    auto events = h_.log().Read(1, 1 << 30);
-    EXPECT_TRUE(events.ok()) << events.status().ToString();
-    if (!events.ok()) return out;
-    for (const Event& e : *events) {
-      if (e.source_id != kSystemSource) continue;
+    for (const Event& e : h_.OwnEventsOnTimelines()) {
       json j = json::parse(e.json);
       std::string pid = j["context"]["tessera_id"].get<std::string>();
       out.last[{pid, j["properties"]["audience_id"].get<std::string>()}] = e.event;
@@ -381,7 +378,7 @@ class RandomRun {
           report(what, p, pid, expected ? "member" : "not a member",
                  actual ? "member" : "not a member", e);
         } else if (logged != actual) {
-          report(what + "\n(the last Audience Entered/Exited event in the log disagrees)", p, pid,
+          report(what + "\n(the last Audience Entered/Exited event on its timeline disagrees)", p, pid,
                  actual ? "Audience Entered" : "Audience Exited or none",
                  last == system.last.end() ? "none" : last->second, e);
         }

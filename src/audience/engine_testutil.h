@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 
 #include "audience/engine.h"
+#include "profile/profile.h"
 #include "storage/memory_store.h"
 
 namespace tessera::audience::testutil {
@@ -128,14 +130,29 @@ class EngineHarness {
     }
     return std::nullopt;
   }
-  // Audience Entered/Exited events in the log for a profile and definition.
-  std::vector<std::string> TransitionsInLog(const std::string& tessera_id,
+  // Tessera's own events on every timeline (the audiences' entries and exits), oldest first.
+  std::vector<Event> OwnEventsOnTimelines() {
+    std::vector<Event> out;
+    auto it = store_.NewIterator(storage::Space::kTimeline);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto v = profile::DecodeTimelineValue(it->value());
+      EXPECT_TRUE(v.has_value());
+      if (!v || !v->system) continue;
+      // Kept in the entry, or (appended by an engine of an earlier version) in the log.
+      auto e = profile::TimelineEvent(log_.get(), profile::TimelineKeySeq(it->key()), it->value());
+      EXPECT_TRUE(e.ok());
+      if (e.ok()) out.push_back(std::move(*e));
+    }
+    std::sort(out.begin(), out.end(), [](const Event& a, const Event& b) {
+      return a.timestamp != b.timestamp ? a.timestamp < b.timestamp : a.seq < b.seq;
+    });
+    return out;
+  }
+  // Audience Entered/Exited events on the timelines for a profile and definition, oldest first.
+  std::vector<std::string> TransitionsOnTimeline(const std::string& tessera_id,
                                             const std::string& def_id) {
     std::vector<std::string> out;
-    auto events = log_->Read(1, 1 << 30);
-    EXPECT_TRUE(events.ok());
-    for (const Event& e : *events) {
-      if (e.source_id != kSystemSource) continue;
+    for (const Event& e : OwnEventsOnTimelines()) {
       auto j = nlohmann::json::parse(e.json);
       if (j["properties"]["audience_id"] == def_id && j["context"]["tessera_id"] == tessera_id) {
         out.push_back(e.event);

@@ -267,14 +267,8 @@ Status ProfileEvaluator::Transit(const Compiled& c, const std::string& tessera_i
   }
   TESSERA_RETURN_IF_ERROR(
       WriteHistory(tessera_id, id, c.def.name, c.def.version, m->transitions, member, reason, now));
-  if (outbox_) outbox_->Stage(TransitionEvent(t));
   transitions_->push_back(std::move(t));
   return Status::Ok();
-}
-
-void ProfileEvaluator::Record(Transition t) {
-  if (outbox_) outbox_->Stage(TransitionEvent(t));
-  transitions_->push_back(std::move(t));
 }
 
 void ProfileEvaluator::AddSizes(const std::map<std::string, int64_t>& deltas) {
@@ -283,9 +277,31 @@ void ProfileEvaluator::AddSizes(const std::map<std::string, int64_t>& deltas) {
   }
 }
 
+bool ProfileEvaluator::FeedOwnEventReaders(state::ProfileState* ps, TimeMs now) {
+  if (!own_event_readers_) {
+    own_event_readers_.emplace();
+    auto reads = [](const ConditionDeps& d) {
+      return d.events.count(std::string(kAudienceEntered)) > 0 ||
+             d.events.count(std::string(kAudienceExited)) > 0 ||
+             (d.any_event && d.system_events);
+    };
+    for (const auto& c : snap_->computed) {
+      if (reads(c.deps)) own_event_readers_->push_back(c.def.id);
+    }
+    for (const auto& c : snap_->audiences) {
+      if (reads(c.deps)) own_event_readers_->push_back(c.def.id);
+    }
+  }
+  if (own_event_readers_->empty()) return false;
+  bool changed = false;
+  for (const auto& id : *own_event_readers_) changed = SetTimer(ps, id, now) || changed;
+  return changed;
+}
+
 Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& touched,
                                   const std::string& reason, TimeMs now) {
   const std::string& pid = node.tessera_id;
+  const size_t transitions_before = transitions_->size();
   // What to evaluate: the touched computed traits, the touched audiences, the audiences that
   // read a touched computed trait, and (in dependency order) every audience reading one of those.
   std::vector<bool> computed(snap_->computed.size(), touched.all);
@@ -397,6 +413,9 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
     if (c.deps.time_dependent) next = NextChange(*c.def.condition, view, now, memberships, member);
     dirty = SetTimer(&ps, c.def.id, next) || dirty;
   }
+  if (transitions_->size() > transitions_before) {
+    dirty = FeedOwnEventReaders(&ps, now) || dirty;
+  }
   if (dirty) StoreState(pid, ps, wake);
   return Status::Ok();
 }
@@ -461,6 +480,7 @@ Result<bool> ProfileEvaluator::TearDown(const std::string& def_id, const std::st
                       {}};
         TESSERA_RETURN_IF_ERROR(Transit(gone, pid, &m, false, "deleted", now));
         ps.memberships.erase(def_id);
+        FeedOwnEventReaders(&ps, now);
       } else {
         staged_->Delete(Space::kAudiences, std::string(it->key()));
         ps.values.erase(def_id);

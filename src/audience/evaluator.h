@@ -87,19 +87,20 @@ class ProfileEvaluator {
  public:
   // states: where membership and value counts go; null keeps them as deltas (size_deltas()),
   // for an evaluator of one partition of a step's profiles, whose work is added to the step's
-  // evaluator afterwards. outbox: null leaves the transitions' events to whoever adds them.
+  // evaluator afterwards. transitions: where entries and exits go (the engine writes their
+  // events onto the timelines with the step).
   ProfileEvaluator(const Snapshot* snap, storage::StagedWrites* staged, ProfileLoader* loader,
-                   Outbox* outbox, std::map<std::string, state::DefinitionState>* states,
+                   std::map<std::string, state::DefinitionState>* states,
                    std::vector<Transition>* transitions)
-      : snap_(snap), staged_(staged), loader_(loader), outbox_(outbox), states_(states),
+      : snap_(snap), staged_(staged), loader_(loader), states_(states),
         transitions_(transitions) {}
 
   // With no states: each definition's change in size so far.
   const std::map<std::string, int64_t>& size_deltas() const { return size_deltas_; }
   storage::StagedWrites* staged() const { return staged_; }
-  // What an evaluator of one partition did, added to this one's: a transition (staged in the
-  // outbox too, as Evaluate does), and its size changes.
-  void Record(Transition t);
+  // What an evaluator of one partition did, added to this one's: a transition, and its size
+  // changes.
+  void Record(Transition t) { transitions_->push_back(std::move(t)); }
   void AddSizes(const std::map<std::string, int64_t>& deltas);
 
   // Evaluates the touched definitions (and everything that reads them) for the live profile
@@ -137,14 +138,18 @@ class ProfileEvaluator {
   void StoreState(const std::string& tessera_id, const state::ProfileState& ps,
                   std::optional<TimeMs> wake);
   void AddToSize(const std::string& def_id, int64_t delta);
+  // After entries or exits of the profile: the definitions that read Tessera's own events are
+  // due now (the engine writes the events onto the timeline with the step, so the next step
+  // sees them). True if ps changed.
+  bool FeedOwnEventReaders(state::ProfileState* ps, TimeMs now);
 
   const Snapshot* const snap_;
   storage::StagedWrites* const staged_;
   ProfileLoader* const loader_;
-  Outbox* const outbox_;
   std::map<std::string, state::DefinitionState>* const states_;
   std::vector<Transition>* const transitions_;
   std::map<std::string, int64_t> size_deltas_;
+  std::optional<std::vector<std::string>> own_event_readers_;  // definition ids, when known
 };
 
 inline constexpr std::string_view kAudienceEntered = "Audience Entered";

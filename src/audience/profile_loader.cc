@@ -317,14 +317,15 @@ Status ProfileLoader::ReadEvents(Part* part, const identity::Node& node,
       std::string_view key = it->key();
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
       const uint64_t seq = profile::TimelineKeySeq(key);
-      *through = std::max(*through, seq);
+      // (Events kept in their entry are not in the log: `through` counts log positions.)
+      if (!profile::IsStoredSeq(seq)) *through = std::max(*through, seq);
       auto entry = profile::DecodeTimelineValue(it->value());
       if (entry) {
         if (entry->type != MessageType::kTrack || !needs.MayWant(entry->name)) continue;
         // Tessera's own event, which only a definition naming it (or system events) reads.
         if (entry->system && !needs.Wants(entry->name, kSystemSource)) continue;
       }
-      TESSERA_ASSIGN_OR_RETURN(Event e, log_->ReadOne(seq));
+      TESSERA_ASSIGN_OR_RETURN(Event e, profile::TimelineEvent(log_, seq, it->value()));
       if (e.type != MessageType::kTrack || !needs.Wants(e.event, e.source_id)) continue;
       size_t n;
       EventView view = Decode(e, &n);

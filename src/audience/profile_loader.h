@@ -15,8 +15,8 @@
 // tessera_id), each with its own share of the cache, so that several threads can evaluate
 // profiles at once, one partition each.
 //
-// Thread-safety: Loads of profiles in different partitions may run on different threads at
-// once; everything else is called from one thread at a time (while no Load runs). Several
+// Thread-safety: Loads (and Forgets) of profiles in different partitions may run on different
+// threads at once; everything else is called from one thread at a time (while no Load runs). Several
 // loaders may share a store and log.
 #pragma once
 
@@ -115,6 +115,13 @@ class ProfileLoader {
   // that entries are a fraction of their messages' size. A change empties the cache. Loads
   // must not want more than `all`.
   void Configure(std::optional<std::set<Path>> paths, EventNeeds all);
+
+  // Drops the profile's cached events (its timeline gained events the engine wrote itself).
+  // Like Load, per partition.
+  void Forget(std::string_view tessera_id) {
+    auto& cache = parts_[PartitionOf(tessera_id)].cache;
+    if (cache) cache->Erase(tessera_id);
+  }
 
   // The engine applies `e` (in log order), which the pipeline has processed; `node` is the
   // profile it belongs to now, which `e` created when `created`. Adds it to the profile's cache

@@ -210,6 +210,7 @@ void AddToTimeline(const Event& event, const std::string& tessera_id,
 
 namespace {
 constexpr uint8_t kSystemFlag = 0x80;  // in the type byte: Tessera's own event
+constexpr uint8_t kStoredFlag = 0x40;  // ... kept whole in the entry
 }  // namespace
 
 std::string EncodeTimelineValue(const Event& event) {
@@ -220,12 +221,27 @@ std::string EncodeTimelineValue(const Event& event) {
   return out;
 }
 
+std::string EncodeStoredTimelineValue(const Event& event) {
+  uint8_t tag = static_cast<uint8_t>(event.type) | kStoredFlag;
+  if (event.source_id == kSystemSourceId) tag |= kSystemFlag;
+  std::string out(1, static_cast<char>(tag));
+  PutLengthPrefixed(&out, event.event);
+  out += EncodeEvent(event);
+  return out;
+}
+
 std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes) {
   if (bytes.empty()) return std::nullopt;
   const auto tag = static_cast<uint8_t>(bytes[0]);
-  const auto type = static_cast<uint8_t>(tag & ~kSystemFlag);
+  const auto type = static_cast<uint8_t>(tag & ~(kSystemFlag | kStoredFlag));
   if (type > static_cast<uint8_t>(MessageType::kAlias)) return std::nullopt;
-  return TimelineValue{static_cast<MessageType>(type), bytes.substr(1), (tag & kSystemFlag) != 0};
+  TimelineValue v{static_cast<MessageType>(type), bytes.substr(1), (tag & kSystemFlag) != 0, {}};
+  if (tag & kStoredFlag) {
+    Decoder d(bytes.substr(1));
+    if (!d.GetLengthPrefixed(&v.name) || d.rest().empty()) return std::nullopt;
+    v.stored = d.rest();
+  }
+  return v;
 }
 
 uint64_t TimelineKeySeq(std::string_view key) {
@@ -270,6 +286,7 @@ Result<TimelinePage> ReadTimeline(storage::Store* store, const std::vector<std::
     if (!best) break;
     std::string_view pos = best->it->key().substr(best->prefix.size());
     page.seqs.push_back(~DecodeFixed64BE(pos.data() + 8));
+    page.values.emplace_back(best->it->value());
     last.assign(pos);
     best->it->Next();
   }

@@ -45,6 +45,12 @@ void StagedWrites::Delete(Space space, std::string_view key) {
 }
 
 Status StagedWrites::Commit(const WriteOptions& options) {
+  TESSERA_RETURN_IF_ERROR(Write(options));
+  staged_.clear();
+  return Status::Ok();
+}
+
+Status StagedWrites::Write(const WriteOptions& options) const {
   TESSERA_CHECK(parent_ == nullptr, "a stage over another is committed through it");
   if (staged_.empty()) return Status::Ok();
   // In key order: the memtable's skiplist then finds each insert's place next to the last one's
@@ -65,9 +71,7 @@ Status StagedWrites::Commit(const WriteOptions& options) {
       batch.Delete(space, key);
     }
   }
-  TESSERA_RETURN_IF_ERROR(store_->Write(batch, options));
-  staged_.clear();
-  return Status::Ok();
+  return store_->Write(batch, options);
 }
 
 std::vector<Status> Reader::MultiGet(Space space, const std::vector<std::string_view>& keys,

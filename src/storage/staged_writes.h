@@ -26,6 +26,11 @@ class StagedWrites final : public Reader {
   void Delete(Space space, std::string_view key);
   // Writes every staged change in one batch and clears the stage; on error the stage is kept.
   Status Commit(const WriteOptions& options);
+  // Writes every staged change in one batch, keeping the stage (which may be read meanwhile,
+  // from other threads too).
+  Status Write(const WriteOptions& options) const;
+  // The parent's writes have reached the store: reads go to the store from now on.
+  void Detach() { parent_ = nullptr; }
   void Clear() { staged_.clear(); }
   // Moves every write of `child` (a stage over this one) into this stage, replacing this
   // stage's write of the same key.
@@ -37,7 +42,7 @@ class StagedWrites final : public Reader {
   static std::string MapKey(Space space, std::string_view key);
 
   Store* const store_;
-  const StagedWrites* const parent_ = nullptr;
+  const StagedWrites* parent_ = nullptr;
   // space byte + key -> value (nullopt = deleted)
   absl::flat_hash_map<std::string, std::optional<std::string>> staged_;
 };
