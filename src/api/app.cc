@@ -87,7 +87,8 @@ void App::RegisterGauges() {
       "tessera_audience_timers_fired", "Durable audience timers fired since start.",
       [engine] { return static_cast<double>(engine->timers_fired()); }));
   gauges_.push_back(r.AddCallbackGauge(
-      "tessera_audience_outbox", "Audience events waiting to be appended to the log.",
+      "tessera_audience_outbox",
+      "Audience events of an earlier version's outbox waiting to be appended to the log.",
       [engine] { return static_cast<double>(engine->outbox_pending()); }));
   linkage::Engine* linkage = linkage_.get();
   gauges_.push_back(r.AddCallbackGauge(

@@ -100,7 +100,7 @@ Status Engine::LoadState() {
     pending += n;
   }
   TESSERA_RETURN_IF_ERROR(it->status());
-  outbox_.Reset(next);
+  outbox_end_ = next;
   outbox_pending_.store(pending, std::memory_order_relaxed);
   {
     MutexLock lock(&mu_);
@@ -197,7 +197,6 @@ Status Engine::Step(bool* did_work) {
   }
   const uint64_t cursor_before = cursor_;
   const auto states_before = states_;
-  outbox_.Discard();  // what a failed step staged
 
   TESSERA_RETURN_IF_ERROR(SyncDefinitions(*snap, &eval, did_work));
   TESSERA_RETURN_IF_ERROR(ApplyLog(*snap, &eval, did_work));
@@ -212,7 +211,6 @@ Status Engine::Step(bool* did_work) {
     staged.Put(Space::kTimeline, profile::TimelineKey(t.tessera_id, t.at, e.seq),
                profile::EncodeStoredTimelineValue(e));
   }
-  outbox_.Flush(&staged);
   // The previous step's commit first (its post-commit work too): commits stay in order.
   TESSERA_RETURN_IF_ERROR(FinishCommit());
   staged.Detach();
@@ -581,25 +579,23 @@ Status Engine::AppendOutboxGroup(bool* full) {
     MutexLock lock(&mu_);
     from = std::max<uint64_t>(outbox_inflight_, 1);
   }
-  // Group keys below next() are committed; those from `from` on are not yet appended.
-  if (from >= outbox_.next()) return Status::Ok();
+  // The stored groups below outbox_end_; those from `from` on are not yet appended.
+  if (from >= outbox_end_) return Status::Ok();
   std::vector<Event> events;
   std::vector<uint64_t> keys;
   size_t bytes = 0;
-  if (!outbox_.TakeFrom(from, &events, &keys, &bytes)) {
-    auto it = store_->NewIterator(Space::kAudiences);
-    for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o");
-         it->Next()) {
-      TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
-      for (Event& e : group) {
-        bytes += e.json.size();
-        events.push_back(std::move(e));
-      }
-      keys.push_back(DecodeFixed64BE(it->key().data() + 1));
-      if (events.size() >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes) break;
+  auto it = store_->NewIterator(Space::kAudiences);
+  for (it->Seek(state::OutboxKey(from)); it->Valid() && state::HasPrefix(it->key(), "o");
+       it->Next()) {
+    TESSERA_ASSIGN_OR_RETURN(std::vector<Event> group, state::DecodeOutboxGroup(it->value()));
+    for (Event& e : group) {
+      bytes += e.json.size();
+      events.push_back(std::move(e));
     }
-    TESSERA_RETURN_IF_ERROR(it->status());
+    keys.push_back(DecodeFixed64BE(it->key().data() + 1));
+    if (events.size() >= state::kOutboxGroupEvents || bytes >= state::kOutboxGroupBytes) break;
   }
+  TESSERA_RETURN_IF_ERROR(it->status());
   if (events.empty()) return Status::Ok();
   const uint64_t first = keys.front();
   const uint64_t last = keys.back();

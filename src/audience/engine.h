@@ -12,11 +12,11 @@
 // A deleted one exits all its members (the catalog refuses to delete what an audience reads).
 //
 // Exactly once: the effects of a step (memberships, history, values, timers, the cursor, and
-// the Audience Entered / Exited events in an outbox) are one atomic write; afterwards the
-// outbox is appended to the event log, where the events reach the profile's timeline and every
-// log reader, and only then removed. A crash replays the outbox; a repeated append is dropped by
-// the log's messageId dedupe. The log append is synced and RocksDB has one write-ahead log, so
-// an appended event implies its step is durable too.
+// the Audience Entered / Exited events on the profiles' timelines, kept whole in their entries)
+// are one atomic write, synced when it holds entries or exits; subscribers hear of them after
+// it. The write is made by another thread while the next step evaluates over it. (An engine
+// of an earlier version appended the events to the log from an outbox: stored outbox groups
+// are still appended, and a repeated append is dropped by the log's messageId dedupe.)
 //
 // Thread-safety: Start/Stop/RunUntilIdle from one owner thread; the rest from any thread.
 #pragma once
@@ -39,7 +39,7 @@ struct EngineOptions {
   size_t max_batch_events = 2000;   // log events per step
   size_t backfill_slice = 500;      // profiles per backfill step
   size_t max_timers = 2000;         // due timers per step
-  bool append_outbox = true;        // false: leave events in the outbox (tests of crashes)
+  bool append_outbox = true;        // false: leave an earlier version's outbox (tests)
   size_t event_cache_bytes = 256 << 20;  // profiles' decoded events (ProfileLoader)
   // Threads evaluating a step's profiles (each profile always on the same one, with its share
   // of the event cache); a step with fewer than parallel_min profiles uses one.
@@ -98,18 +98,18 @@ class Engine {
     Touched touched;
   };
   // Evaluates each profile of `work` (as eval->Evaluate would, in order), spread over the
-  // loader's partitions, a thread each; the results go into eval's stage, outbox and counts as
-  // if evaluated one after another.
+  // loader's partitions, a thread each; the results go into eval's stage, transitions and
+  // counts as if evaluated one after another.
   Status EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::vector<Work>* work,
                      const std::string& reason, TimeMs now);
-  // Appends the whole outbox to the log, a group at a time, until the log pushes back.
   // Waits for the step being committed, then does what follows its commit (AfterCommit).
   Status FinishCommit();
   // Publishes the applied seq, tells subscribers of the transitions, appends an outbox of an
-  // earlier version, answers waiters.
-  // (states: the definitions' states as committed.)
+  // earlier version, answers waiters (states: the definitions' states as committed).
   Status AfterCommit(uint64_t cursor, std::vector<Transition> transitions,
                      const std::map<std::string, state::DefinitionState>& states, TimeMs now);
+  // Appends an earlier version's stored outbox to the log, a group at a time, until the log
+  // pushes back.
   Status AppendOutbox();
   // One group; *full when it took a whole group (more may wait).
   Status AppendOutboxGroup(bool* full);
@@ -140,7 +140,7 @@ class Engine {
   std::optional<Inflight> inflight_;
   uint64_t cursor_ = 0;
   uint64_t stored_seq_ = 0;  // the last seq of an entry or exit kept in its timeline entry
-  Outbox outbox_;
+  uint64_t outbox_end_ = 1;  // after the last stored outbox group (of an earlier version)
   std::map<std::string, state::DefinitionState> states_;
   uint64_t synced_generation_ = 0;
   std::optional<uint64_t> projected_generation_;  // of the loader's property projection

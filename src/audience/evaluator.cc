@@ -68,68 +68,6 @@ bool Touched::Add(const Snapshot& snap, std::string_view def_id) {
   return known;
 }
 
-size_t Outbox::Flush(storage::StagedWrites* staged) {
-  const size_t n = staged_.size();
-  size_t begin = 0;
-  while (begin < n) {
-    size_t end = begin, bytes = 0;
-    while (end < n && end - begin < state::kOutboxGroupEvents && bytes < state::kOutboxGroupBytes) {
-      bytes += staged_[end++].json.size();
-    }
-    const uint64_t key = next_++;
-    std::span<const Event> group = std::span(staged_).subspan(begin, end - begin);
-    staged->Put(Space::kAudiences, state::OutboxKey(key), state::EncodeOutboxGroup(group));
-    flushed_.emplace_back(key, Group{{std::make_move_iterator(staged_.begin() + begin),
-                                      std::make_move_iterator(staged_.begin() + end)},
-                                     bytes});
-    begin = end;
-  }
-  staged_.clear();
-  return n;
-}
-
-void Outbox::Committed() {
-  for (auto& [key, group] : flushed_) {
-    if (memory_bytes_ + group.bytes > kMemoryBytes) {
-      // Beyond the budget (the log pushes back): the stored groups serve until memory is
-      // taken; a later group kept here waits until the stored ones before it are appended.
-      memory_.clear();
-      memory_bytes_ = 0;
-      continue;
-    }
-    memory_bytes_ += group.bytes;
-    memory_.emplace(key, std::move(group));
-  }
-  flushed_.clear();
-}
-
-void Outbox::Reset(uint64_t next) {
-  next_ = next;
-  staged_.clear();
-  flushed_.clear();
-  memory_.clear();
-  memory_bytes_ = 0;
-}
-
-bool Outbox::TakeFrom(uint64_t from, std::vector<Event>* events, std::vector<uint64_t>* keys,
-                      size_t* bytes) {
-  while (!memory_.empty() && memory_.begin()->first < from) {
-    memory_bytes_ -= memory_.begin()->second.bytes;
-    memory_.erase(memory_.begin());
-  }
-  if (memory_.empty() || memory_.begin()->first != from) return false;
-  events->reserve(state::kOutboxGroupEvents);
-  for (auto it = memory_.begin(); it != memory_.end() && it->first == from + keys->size();) {
-    for (Event& e : it->second.events) events->push_back(std::move(e));
-    *bytes += it->second.bytes;
-    memory_bytes_ -= it->second.bytes;
-    keys->push_back(it->first);
-    it = memory_.erase(it);
-    if (events->size() >= state::kOutboxGroupEvents || *bytes >= state::kOutboxGroupBytes) break;
-  }
-  return true;
-}
-
 Event TransitionEvent(const Transition& t) {
   Event e;
   e.source_id = std::string(kSystemSource);

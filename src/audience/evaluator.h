@@ -40,49 +40,6 @@ struct Touched {
   bool Add(const Snapshot& snap, std::string_view def_id);
 };
 
-// Stages outbox entries: events that the engine appends to the log after committing.
-// The Audience Entered / Exited events of one step, in order. Flush writes them with the
-// step's other writes as "o" groups (state.h), which the engine then appends to the log.
-// Committed groups are also kept in memory (up to a budget) until they are taken for the
-// append, so that the usual path appends them without reading and decoding them back; the
-// stored groups are what a restart (or a failed append) appends.
-class Outbox {
- public:
-  void Stage(Event event) { staged_.push_back(std::move(event)); }
-  // Stages the events as groups of at most kOutboxGroupEvents events / kOutboxGroupBytes;
-  // returns how many events.
-  size_t Flush(storage::StagedWrites* staged);
-  // The flushed groups are durable: kept in memory for the append.
-  void Committed();
-  // A step that failed: its events were never written.
-  void Discard() {
-    staged_.clear();
-    flushed_.clear();
-  }
-  // The stored groups are all there is (on open, after a failure): memory is dropped.
-  void Reset(uint64_t next);
-  uint64_t next() const { return next_; }
-
-  // The groups from key `from` on, as AppendOutboxGroup takes them (whole groups until
-  // kOutboxGroupEvents or kOutboxGroupBytes is reached), from memory; false when memory does
-  // not hold group `from` (read the stored groups instead). Groups below `from` are dropped.
-  bool TakeFrom(uint64_t from, std::vector<Event>* events, std::vector<uint64_t>* keys,
-                size_t* bytes);
-
- private:
-  struct Group {
-    std::vector<Event> events;
-    size_t bytes = 0;
-  };
-  static constexpr size_t kMemoryBytes = 64 << 20;
-
-  uint64_t next_ = 1;  // the next group's key
-  std::vector<Event> staged_;
-  std::vector<std::pair<uint64_t, Group>> flushed_;  // this step's groups
-  std::map<uint64_t, Group> memory_;                 // committed, not yet taken
-  size_t memory_bytes_ = 0;
-};
-
 class ProfileEvaluator {
  public:
   // states: where membership and value counts go; null keeps them as deltas (size_deltas()),

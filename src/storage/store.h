@@ -24,7 +24,7 @@ enum class Space : uint8_t {
   kProfiles,   // tessera id -> profile record
   kTimeline,   // tessera id + time -> seq
   kDefinitions,  // audience and computed-trait definitions (configuration, not derived)
-  kAudiences,    // memberships, history, timers, computed values, outbox (derived)
+  kAudiences,    // memberships, history, timers, computed values (derived)
   kLinks,        // the identity graph's probabilistic (linked) edges: decisions, not derived
   kLinkage,      // record linkage: settings, model, reviews, labels, block index, cursor
   kCount,
