@@ -289,7 +289,7 @@ void GetEvents(const ApiContext& ctx, Request&& req, Respond respond) {
   if (!page.ok()) return respond(server::StatusResponse(page.status()));
   json events = json::array();
   for (size_t i = 0; i < page->seqs.size(); ++i) {
-    auto e = profile::TimelineEvent(ctx.log, page->seqs[i], page->values[i]);
+    auto e = profile::TimelineEvent(ctx.store, ctx.log, page->seqs[i], page->values[i]);
     if (!e.ok()) return respond(server::StatusResponse(e.status()));
     events.push_back(EventJson(*e));
   }

@@ -203,13 +203,14 @@ Status Engine::Step(bool* did_work) {
   TESSERA_RETURN_IF_ERROR(FireTimers(*snap, &eval, now, did_work));
   TESSERA_RETURN_IF_ERROR(Backfill(*snap, &eval, now, did_work));
 
-  // Each entry and exit onto the profile's timeline, kept whole in its entry (no log append:
+  // Each entry and exit onto the profile's timeline, the event stored with it (no log append:
   // it is exactly once with the state that made it).
   for (const Transition& t : transitions) {
     Event e = TransitionEvent(t);
     e.seq = profile::kStoredSeqBase + ++stored_seq_;
     staged.Put(Space::kTimeline, profile::TimelineKey(t.tessera_id, t.at, e.seq),
                profile::EncodeStoredTimelineValue(e));
+    staged.Put(profile::kStoredEventSpace, profile::StoredEventKey(e.seq), EncodeEvent(e));
   }
   // The previous step's commit first (its post-commit work too): commits stay in order.
   TESSERA_RETURN_IF_ERROR(FinishCommit());

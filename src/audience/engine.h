@@ -12,7 +12,7 @@
 // A deleted one exits all its members (the catalog refuses to delete what an audience reads).
 //
 // Exactly once: the effects of a step (memberships, history, values, timers, the cursor, and
-// the Audience Entered / Exited events on the profiles' timelines, kept whole in their entries)
+// the Audience Entered / Exited events on the profiles' timelines, stored beside them)
 // are one atomic write, synced when it holds entries or exits; subscribers hear of them after
 // it. The write is made by another thread while the next step evaluates over it. (An engine
 // of an earlier version appended the events to the log from an outbox: stored outbox groups

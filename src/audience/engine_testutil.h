@@ -138,8 +138,9 @@ class EngineHarness {
       auto v = profile::DecodeTimelineValue(it->value());
       EXPECT_TRUE(v.has_value());
       if (!v || !v->system) continue;
-      // Kept in the entry, or (appended by an engine of an earlier version) in the log.
-      auto e = profile::TimelineEvent(log_.get(), profile::TimelineKeySeq(it->key()), it->value());
+      // Stored, or (appended by an engine of an earlier version) in the log.
+      auto e = profile::TimelineEvent(&store_, log_.get(), profile::TimelineKeySeq(it->key()),
+                                      it->value());
       EXPECT_TRUE(e.ok());
       if (e.ok()) out.push_back(std::move(*e));
     }

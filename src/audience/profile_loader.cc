@@ -325,7 +325,7 @@ Status ProfileLoader::ReadEvents(Part* part, const identity::Node& node,
         // Tessera's own event, which only a definition naming it (or system events) reads.
         if (entry->system && !needs.Wants(entry->name, kSystemSource)) continue;
       }
-      TESSERA_ASSIGN_OR_RETURN(Event e, profile::TimelineEvent(log_, seq, it->value()));
+      TESSERA_ASSIGN_OR_RETURN(Event e, profile::TimelineEvent(store_, log_, seq, it->value()));
       if (e.type != MessageType::kTrack || !needs.Wants(e.event, e.source_id)) continue;
       size_t n;
       EventView view = Decode(e, &n);

@@ -108,7 +108,6 @@ class Decoder {
     return true;
   }
   bool done() const { return pos_ == in_.size(); }
-  std::string_view rest() const { return in_.substr(pos_); }
 
  private:
   std::string_view in_;

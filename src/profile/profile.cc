@@ -210,7 +210,7 @@ void AddToTimeline(const Event& event, const std::string& tessera_id,
 
 namespace {
 constexpr uint8_t kSystemFlag = 0x80;  // in the type byte: Tessera's own event
-constexpr uint8_t kStoredFlag = 0x40;  // ... kept whole in the entry
+constexpr uint8_t kStoredFlag = 0x40;  // ... not in the log (StoredEventKey)
 }  // namespace
 
 std::string EncodeTimelineValue(const Event& event) {
@@ -222,11 +222,8 @@ std::string EncodeTimelineValue(const Event& event) {
 }
 
 std::string EncodeStoredTimelineValue(const Event& event) {
-  uint8_t tag = static_cast<uint8_t>(event.type) | kStoredFlag;
-  if (event.source_id == kSystemSourceId) tag |= kSystemFlag;
-  std::string out(1, static_cast<char>(tag));
-  PutLengthPrefixed(&out, event.event);
-  out += EncodeEvent(event);
+  std::string out = EncodeTimelineValue(event);
+  out[0] = static_cast<char>(static_cast<uint8_t>(out[0]) | kStoredFlag);
   return out;
 }
 
@@ -235,13 +232,14 @@ std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes) {
   const auto tag = static_cast<uint8_t>(bytes[0]);
   const auto type = static_cast<uint8_t>(tag & ~(kSystemFlag | kStoredFlag));
   if (type > static_cast<uint8_t>(MessageType::kAlias)) return std::nullopt;
-  TimelineValue v{static_cast<MessageType>(type), bytes.substr(1), (tag & kSystemFlag) != 0, {}};
-  if (tag & kStoredFlag) {
-    Decoder d(bytes.substr(1));
-    if (!d.GetLengthPrefixed(&v.name) || d.rest().empty()) return std::nullopt;
-    v.stored = d.rest();
-  }
-  return v;
+  return TimelineValue{static_cast<MessageType>(type), bytes.substr(1), (tag & kSystemFlag) != 0,
+                       (tag & kStoredFlag) != 0};
+}
+
+std::string StoredEventKey(uint64_t seq) {
+  std::string key = "e";
+  PutFixed64BE(&key, seq);
+  return key;
 }
 
 uint64_t TimelineKeySeq(std::string_view key) {

@@ -72,30 +72,36 @@ Result<Profile> LoadProfile(storage::Reader* reader, std::string_view tessera_id
 
 // What a timeline entry says about its event without reading the log. Entries written before
 // values were kept decode as nullopt; entries written before `system` was kept say false.
-// Tessera's own events that are not in the log (an audience's entries and exits) are kept
-// whole in their entry: `stored` then holds the event (DecodeEvent), and the key's seq is not
-// a log position (IsStoredSeq).
+// Tessera's own events that are not in the log (an audience's entries and exits) are `stored`:
+// the event (EncodeEvent) is kept in kStoredEventSpace under StoredEventKey(seq), written with
+// the entry, and the key's seq is not a log position (IsStoredSeq).
 struct TimelineValue {
   MessageType type = MessageType::kTrack;
   std::string_view name;  // Event::event, in the decoded bytes
   bool system = false;    // from kSystemSourceId
-  std::string_view stored;  // the encoded event, when kept in the entry
+  bool stored = false;    // not in the log
 };
 std::string EncodeTimelineValue(const Event& event);
-// An entry holding the whole event; event.seq is the key's (see StoredSeq).
+// The entry of a stored event (event.seq: see kStoredSeqBase).
 std::string EncodeStoredTimelineValue(const Event& event);
 std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes);
-// Seqs of events kept in their timeline entry: above every log position, in the order made.
-// (Below 2^53, so that JavaScript reads them exactly.)
+// Seqs of stored events: above every log position, in the order made. (Below 2^53, so that
+// JavaScript reads them exactly.)
 inline constexpr uint64_t kStoredSeqBase = uint64_t{1} << 52;
 inline constexpr uint64_t kStoredSeqSpan = uint64_t{1} << 52;
 inline bool IsStoredSeq(uint64_t seq) { return seq >= kStoredSeqBase; }
-// The event of a timeline entry: kept in it, or else read from the log by seq.
+// Where stored events are kept: apart from the timeline, so that timeline scans stay small.
+inline constexpr storage::Space kStoredEventSpace = storage::Space::kAudiences;
+std::string StoredEventKey(uint64_t seq);
+// The event of a timeline entry: stored, or else read from the log by seq.
 template <typename Log>
-Result<Event> TimelineEvent(Log* log, uint64_t seq, std::string_view value) {
+Result<Event> TimelineEvent(storage::Reader* store, Log* log, uint64_t seq,
+                            std::string_view value) {
   auto v = DecodeTimelineValue(value);
-  if (v && !v->stored.empty()) return DecodeEvent(v->stored);
-  return log->ReadOne(seq);
+  if (!v || !v->stored) return log->ReadOne(seq);
+  std::string bytes;
+  TESSERA_RETURN_IF_ERROR(store->Get(kStoredEventSpace, StoredEventKey(seq), &bytes));
+  return DecodeEvent(bytes);
 }
 // The seq of a timeline key (fragment + 16 bytes).
 uint64_t TimelineKeySeq(std::string_view key);
