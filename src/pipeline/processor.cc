@@ -34,7 +34,8 @@ Status Processor::ResetDerivedState(storage::Store* store) {
   mark.Put(Space::kMeta, kResetMarkerKey, "1");
   TESSERA_RETURN_IF_ERROR(store->Write(mark, {.sync = true}));
   for (Space space :
-       {Space::kIdentity, Space::kProfiles, Space::kTimeline, Space::kAudiences}) {
+       {Space::kIdentity, Space::kProfiles, Space::kTimeline, Space::kAudiences,
+        Space::kStoredEvents}) {
     TESSERA_RETURN_IF_ERROR(storage::ClearSpace(store, space));
   }
   storage::WriteBatch done;

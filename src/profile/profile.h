@@ -90,8 +90,9 @@ std::optional<TimelineValue> DecodeTimelineValue(std::string_view bytes);
 inline constexpr uint64_t kStoredSeqBase = uint64_t{1} << 52;
 inline constexpr uint64_t kStoredSeqSpan = uint64_t{1} << 52;
 inline bool IsStoredSeq(uint64_t seq) { return seq >= kStoredSeqBase; }
-// Where stored events are kept: apart from the timeline, so that timeline scans stay small.
-inline constexpr storage::Space kStoredEventSpace = storage::Space::kAudiences;
+// Where stored events are kept: apart from the timeline, so that timeline scans stay small,
+// and from the audience engine's state, whose point reads it would slow.
+inline constexpr storage::Space kStoredEventSpace = storage::Space::kStoredEvents;
 std::string StoredEventKey(uint64_t seq);
 // The event of a timeline entry: stored, or else read from the log by seq.
 template <typename Log>

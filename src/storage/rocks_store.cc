@@ -133,6 +133,7 @@ std::string_view SpaceName(Space space) {
     case Space::kAudiences: return "audiences";
     case Space::kLinks: return "links";
     case Space::kLinkage: return "linkage";
+    case Space::kStoredEvents: return "stored_events";
     case Space::kCount: break;
   }
   return "?";

@@ -27,6 +27,7 @@ enum class Space : uint8_t {
   kAudiences,    // memberships, history, timers, computed values (derived)
   kLinks,        // the identity graph's probabilistic (linked) edges: decisions, not derived
   kLinkage,      // record linkage: settings, model, reviews, labels, block index, cursor
+  kStoredEvents,  // Tessera's own timeline events that are not in the log (derived)
   kCount,
 };
 constexpr int kSpaceCount = static_cast<int>(Space::kCount);
