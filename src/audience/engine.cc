@@ -1,7 +1,6 @@
 #include "audience/engine.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -116,8 +115,6 @@ Status Engine::Start() {
   stop_.store(false);
   worker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tsr-audience");
-    // Background work, like the pipeline: acknowledging ingest goes first.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     Run();
   });
   return Status::Ok();
@@ -149,10 +146,14 @@ Status Engine::RunUntilIdle() {
 }
 
 void Engine::Run() {
+  // Background work, like the pipeline: requests go first.
+  BackgroundCpu cpu;
   auto backoff = std::chrono::milliseconds(10);
   while (!stop_.load()) {
+    cpu_priority_.store(cpu.current(), std::memory_order_relaxed);
     bool did_work = false;
     Status s = Step(&did_work);
+    cpu.Update(s.ok() && !did_work);
     if (!s.ok()) {
       // Never skip: the step is retried from the stored state, visibly.
       spdlog::error("audiences: step after seq {} failed: {}", cursor_, s.ToString());
@@ -236,8 +237,8 @@ Status Engine::Step(bool* did_work) {
     Inflight next{std::move(staged_owner), {}, cursor_, std::move(transitions), states_, now};
     const storage::WriteOptions options{.sync = !next.transitions.empty()};
     const storage::StagedWrites* writes = next.staged.get();
-    next.done = std::async(std::launch::async, [writes, options] {
-      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    next.done = std::async(std::launch::async, [this, writes, options] {
+      SetThreadCpuPriority(cpu_priority_.load(std::memory_order_relaxed));
       return writes->Write(options);
     });
     // Unless some definition reads Tessera's own events: then the next step's timeline reads
@@ -473,7 +474,7 @@ Status Engine::EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::ve
   for (size_t k = 1; k < parts; ++k) {
     helpers.emplace_back([&, k] {
       pthread_setname_np(pthread_self(), "tsr-audience");
-      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      SetThreadCpuPriority(cpu_priority_.load(std::memory_order_relaxed));
       run(ps[k].get());
     });
   }

@@ -29,6 +29,7 @@
 
 #include "audience/catalog.h"
 #include "audience/evaluator.h"
+#include "core/cpu_priority.h"
 #include "identity/identity_graph.h"
 #include "pipeline/processor.h"
 
@@ -148,6 +149,8 @@ class Engine {
 
   std::thread worker_;
   std::atomic<bool> stop_{false};
+  // The worker's CPU priority, which the threads it starts for a step take on.
+  std::atomic<CpuPriority> cpu_priority_{BackgroundCpuPolicy()};
   mutable Mutex mu_;
   CondVar appends_cv_;
   int appends_inflight_ TESSERA_GUARDED_BY(mu_) = 0;

@@ -9,6 +9,7 @@
 #include "api/app.h"
 #include "cli/commands.h"
 #include "cli/logging.h"
+#include "core/cpu_priority.h"
 
 namespace tessera::cli {
 namespace {
@@ -25,6 +26,7 @@ struct ServeFlags {
   // is not queued behind a long one on the same thread. Measured in BENCHMARKS.md.
   int threads = std::max(2, 2 * static_cast<int>(std::thread::hardware_concurrency()));
   size_t max_queue_mb = 64;
+  std::string background_cpu = "idle";
 };
 
 bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
@@ -49,6 +51,10 @@ int RunServe(const ServeFlags& flags) {
     spdlog::error("{}", s.message());
     return 2;
   }
+  // The workers that derive state from the log yield the CPUs to requests (BENCHMARKS.md:
+  // durable ingest and lookup latency under ingest).
+  SetBackgroundCpuPolicy(flags.background_cpu == "low" ? CpuPriority::kLow
+                                                       : CpuPriority::kBackground);
   api::AppOptions options;
   options.data_dir = flags.data_dir;
   options.io_threads = flags.threads;
@@ -106,6 +112,11 @@ void AddServeCommand(CLI::App* app) {
                   "Ingest bytes waiting for the disk before requests get 503 + Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
+  cmd->add_option("--background-cpu", flags->background_cpu,
+                  "CPU priority of the workers deriving profiles and audiences from the log: "
+                  "idle (SCHED_IDLE: only CPU time that requests leave over) or low (nice 10)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"idle", "low"}));
   cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error")->capture_default_str();
   cmd->add_option("--log-format", flags->log_format, "text, or json (one object per line)")
       ->capture_default_str();

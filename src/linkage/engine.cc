@@ -2,11 +2,11 @@
 #include "linkage/engine.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <set>
+
+#include "core/cpu_priority.h"
 
 namespace tessera::linkage {
 
@@ -109,8 +109,6 @@ Status Engine::Start() {
   stop_.store(false);
   worker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tsr-linkage");
-    // Background work, like the pipeline: acknowledging ingest goes first.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     Run();
   });
   return Status::Ok();
@@ -148,10 +146,13 @@ Status Engine::RunUntilIdle() {
 }
 
 void Engine::Run() {
+  // Background work, like the pipeline: requests go first.
+  BackgroundCpu cpu;
   auto backoff = std::chrono::milliseconds(10);
   while (!stop_.load()) {
     bool did_work = false;
     Status s = Step(&did_work);
+    cpu.Update(s.ok() && !did_work);
     if (!s.ok()) {
       // Never skip: the step is retried from the stored state, visibly.
       spdlog::error("linkage: step after seq {} failed: {}", cursor_, s.ToString());

@@ -9,13 +9,12 @@
 // training, new settings). Ingest is never waited on; the API's reads go to the store.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <map>
 
+#include "core/cpu_priority.h"
 #include "linkage/compare.h"
 #include "linkage/engine.h"
 #include "linkage/records.h"
@@ -307,7 +306,8 @@ Status Engine::MaybeAutoTrain(bool* did_work) {
   outcome->counted = n;
   trainer_ = std::thread([this, settings = settings_, outcome = std::move(outcome)]() mutable {
     pthread_setname_np(pthread_self(), "tsr-link-train");
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    // A one-off computation, not kept up: at a low but steady priority, so that it finishes.
+    SetThreadCpuPriority(CpuPriority::kLow);
     outcome->trained = ComputeModel(std::move(settings));
     Command c;
     c.kind = CommandKind::kInstallAuto;

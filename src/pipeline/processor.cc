@@ -1,11 +1,10 @@
 #include "pipeline/processor.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include "core/coding.h"
+#include "core/cpu_priority.h"
 #include "profile/profile.h"
 
 namespace tessera::pipeline {
@@ -66,9 +65,6 @@ Status Processor::Start() {
   stop_.store(false);
   worker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tsr-pipeline");
-    // Deriving profiles is background work: under CPU pressure, acknowledging ingest (which
-    // clients wait on) goes first, and the pipeline catches up in larger batches.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     Run();
   });
   return Status::Ok();
@@ -89,10 +85,15 @@ Status Processor::CatchUp() {
 }
 
 void Processor::Run() {
+  // Deriving profiles is background work: under CPU pressure, acknowledging ingest and
+  // answering lookups (which clients wait on) go first, and the pipeline catches up in larger
+  // batches.
+  BackgroundCpu cpu;
   auto backoff = std::chrono::milliseconds(10);
   while (!stop_.load()) {
     bool did_work = false;
     Status s = Step(&did_work);
+    cpu.Update(s.ok() && processed_seq() >= log_->last_seq());
     if (!s.ok()) {
       // Never skip an event: derived state must stay a function of the log. Retry, visibly.
       spdlog::error("pipeline: processing after seq {} failed: {}", processed_seq(), s.ToString());

@@ -63,10 +63,19 @@ ServerCore::ServerCore(ServerOptions options, Router router)
       rejected_total_(MetricsOf(options_).AddCounter(
           "tessera_http_connections_rejected_total",
           "Connections refused with 503 because max_connections was reached.")),
-      acceptor_(asio::make_strand(ioc_)),
+      iocs_(MakeContexts(options_.threads)),
+      acceptor_(asio::make_strand(*iocs_[0])),
       accept_backoff_(acceptor_.get_executor()) {}
 
 ServerCore::~ServerCore() { Stop(); }
+
+std::vector<std::unique_ptr<asio::io_context>> ServerCore::MakeContexts(int threads) {
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    iocs.push_back(std::make_unique<asio::io_context>(/*concurrency_hint=*/1));
+  }
+  return iocs;
+}
 
 Status ServerCore::Start() {
   {
@@ -84,7 +93,7 @@ Status ServerCore::Start() {
   if (!ec) {
     endpoint = {address, options_.port};
   } else {
-    asio::ip::tcp::resolver resolver(ioc_);
+    asio::ip::tcp::resolver resolver(*iocs_[0]);
     auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
     if (ec || results.empty()) {
       return Status::InvalidArgument("HttpServer: cannot resolve " + where + ": " + ec.message());
@@ -111,11 +120,13 @@ Status ServerCore::Start() {
     MutexLock lock(&mu_);
     state_ = State::kRunning;
   }
-  work_.emplace(asio::make_work_guard(ioc_));
+  for (auto& ioc : iocs_) work_.push_back(asio::make_work_guard(*ioc));
   DoAccept();  // no io thread runs yet, so this is as good as on the strand
   try {
-    threads_.reserve(static_cast<size_t>(options_.threads));
-    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { RunIoThread(); });
+    threads_.reserve(iocs_.size());
+    for (auto& ioc : iocs_) {
+      threads_.emplace_back([this, ioc = ioc.get()] { RunIoThread(ioc); });
+    }
   } catch (const std::system_error& e) {  // out of threads: stop at the border (rule 5)
     Stop();
     return Status::IOError(std::string("HttpServer: cannot start io threads: ") + e.what());
@@ -124,13 +135,13 @@ Status ServerCore::Start() {
   return Status::Ok();
 }
 
-void ServerCore::RunIoThread() {
+void ServerCore::RunIoThread(asio::io_context* ioc) {
   pthread_setname_np(pthread_self(), "tsr-http-io");
   // Handlers catch their own exceptions; this is the last line for anything else (bad_alloc
   // inside Asio, a throwing logger sink): log and keep serving rather than terminate.
   while (true) {
     try {
-      ioc_.run();
+      ioc->run();
       return;
     } catch (const std::exception& e) {
       HttpLog().error("io thread: uncaught exception: {}", e.what());
@@ -141,7 +152,8 @@ void ServerCore::RunIoThread() {
 }
 
 void ServerCore::DoAccept() {
-  acceptor_.async_accept(asio::make_strand(ioc_),
+  asio::io_context& ioc = *iocs_[next_ioc_++ % iocs_.size()];
+  acceptor_.async_accept(asio::make_strand(ioc),
                          [this](beast::error_code ec, asio::ip::tcp::socket socket) {
                            OnAccept(ec, std::move(socket));
                          });
@@ -246,8 +258,8 @@ void ServerCore::Stop() {
     left = sessions_.size();
   }
 
-  work_.reset();
-  ioc_.stop();
+  work_.clear();
+  for (auto& ioc : iocs_) ioc->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   // From here on a Respond must not post: the io_context may be destroyed next.

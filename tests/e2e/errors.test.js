@@ -58,6 +58,8 @@ test('admin endpoints need the admin token; a write key only writes', async () =
   assertError(await server.api('POST', '/v1/sources', { name: 'Errors', touchpoint: 'web' }), 409);
   assertError(await server.api('GET', '/v1/profiles/user_id:nobody'), 404, 'not_found');
   assertError(await server.api('GET', '/v1/profiles/nokind'), 400);
+  // user_id:u's profile exists once the track of the first test is processed (not at its ack).
+  await server.waitProcessed();
   assertError(await server.api('GET', '/v1/profiles/user_id:u/events?limit=0'), 400);
   assertError(await server.api('GET', '/v1/profiles/user_id:u/events?cursor=zz'), 400);
   const metrics = await server.api('GET', '/metrics');

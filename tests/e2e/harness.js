@@ -34,8 +34,10 @@ class Server {
   async start() {
     const bin = process.env.TESSERA_BIN;
     if (!bin) throw new Error('TESSERA_BIN is not set');
+    // Background workers at nice 10, not the default SCHED_IDLE: ctest runs these servers
+    // beside other tests that keep the CPUs busy, which SCHED_IDLE workers would wait for.
     this.proc = spawn(bin, ['serve', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
-      '--log-level', 'warn', ...this.extraArgs], {
+      '--log-level', 'warn', '--background-cpu', 'low', ...this.extraArgs], {
       env: { ...process.env, TESSERA_ADMIN_TOKEN: ADMIN_TOKEN },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
