@@ -60,8 +60,8 @@ Status Engine::LoadState() {
   Status s = store_->Get(Space::kAudiences, state::kCursorKey, &v);
   stored_seq_ = 0;
   if (s.ok()) {
-    // The log cursor, then (since entries and exits are kept in their timeline entries) the
-    // last seq given to such an entry.
+    // The log cursor, then (since entries and exits are stored beside the timelines, not in
+    // the log) the last seq given to one.
     if (v.size() != 8 && v.size() != 16) {
       return Status::Corruption("audience cursor of unexpected size");
     }
@@ -245,8 +245,7 @@ Status Engine::Step(bool* did_work) {
     // and timers must see these entries and exits, and a load earlier in this step (of a
     // profile evaluated twice) missed them.
     std::vector<std::string> reread;
-    if (all_needs_.Wants(kAudienceEntered, kSystemSource) ||
-        all_needs_.Wants(kAudienceExited, kSystemSource)) {
+    if (ReadsEntriesAndExits(all_needs_)) {
       for (const Transition& t : next.transitions) reread.push_back(t.tessera_id);
     }
     inflight_ = std::move(next);

@@ -140,7 +140,7 @@ class Engine {
   };
   std::optional<Inflight> inflight_;
   uint64_t cursor_ = 0;
-  uint64_t stored_seq_ = 0;  // the last seq of an entry or exit kept in its timeline entry
+  uint64_t stored_seq_ = 0;  // the last seq of a stored entry or exit (profile::IsStoredSeq)
   uint64_t outbox_end_ = 1;  // after the last stored outbox group (of an earlier version)
   std::map<std::string, state::DefinitionState> states_;
   uint64_t synced_generation_ = 0;

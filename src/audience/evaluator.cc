@@ -219,9 +219,9 @@ bool ProfileEvaluator::FeedOwnEventReaders(state::ProfileState* ps, TimeMs now) 
   if (!own_event_readers_) {
     own_event_readers_.emplace();
     auto reads = [](const ConditionDeps& d) {
-      return d.events.count(std::string(kAudienceEntered)) > 0 ||
-             d.events.count(std::string(kAudienceExited)) > 0 ||
-             (d.any_event && d.system_events);
+      EventNeeds needs;
+      needs.Add(d);
+      return ReadsEntriesAndExits(needs);
     };
     for (const auto& c : snap_->computed) {
       if (reads(c.deps)) own_event_readers_->push_back(c.def.id);

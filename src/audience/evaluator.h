@@ -111,6 +111,10 @@ class ProfileEvaluator {
 
 inline constexpr std::string_view kAudienceEntered = "Audience Entered";
 inline constexpr std::string_view kAudienceExited = "Audience Exited";
+// Whether definitions that need `needs` read the audiences' own entries and exits.
+inline bool ReadsEntriesAndExits(const EventNeeds& needs) {
+  return needs.Wants(kAudienceEntered, kSystemSource) || needs.Wants(kAudienceExited, kSystemSource);
+}
 
 // The Audience Entered / Exited event for a transition (source kSystemSource, addressed by
 // tessera_id).

@@ -317,7 +317,7 @@ Status ProfileLoader::ReadEvents(Part* part, const identity::Node& node,
       std::string_view key = it->key();
       if (key.size() != fragment.size() + 16 || key.substr(0, fragment.size()) != fragment) break;
       const uint64_t seq = profile::TimelineKeySeq(key);
-      // (Events kept in their entry are not in the log: `through` counts log positions.)
+      // (Stored events are not in the log: `through` counts log positions.)
       if (!profile::IsStoredSeq(seq)) *through = std::max(*through, seq);
       auto entry = profile::DecodeTimelineValue(it->value());
       if (entry) {
