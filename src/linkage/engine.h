@@ -47,6 +47,7 @@
 #include <set>
 #include <thread>
 
+#include "core/cpu_priority.h"
 #include "identity/identity_graph.h"
 #include "identity/links.h"
 #include "linkage/server_settings.h"
@@ -160,8 +161,10 @@ class Engine {
   Result<nlohmann::json> Execute(const Command& c);
   Result<nlohmann::json> DoPutSettings(const std::string& body);
   Result<nlohmann::json> DoTrain();
-  // engine_train.cc. ComputeModel: any thread (reads only the store and options_).
-  Result<Trained> ComputeModel(std::optional<ServerSettings> settings) const;
+  // engine_train.cc. ComputeModel: any thread (reads only the store and options_); `cpu`, when
+  // given, is told of progress (the automatic trainer's priority: background, then low).
+  Result<Trained> ComputeModel(std::optional<ServerSettings> settings,
+                               BackgroundCpu* cpu = nullptr) const;
   Result<nlohmann::json> InstallModel(Trained t, std::string trigger, std::string reason);
   Result<nlohmann::json> DoInstallAuto(AutoOutcome* outcome);
   Status MaybeAutoTrain(bool* did_work);

@@ -73,7 +73,13 @@ Result<uint64_t> Engine::CountProfiles() const {
   return n;
 }
 
-Result<Engine::Trained> Engine::ComputeModel(std::optional<ServerSettings> settings) const {
+Result<Engine::Trained> Engine::ComputeModel(std::optional<ServerSettings> settings,
+                                             BackgroundCpu* cpu) const {
+  // Long, and never "caught up": at the background priority for BackgroundCpu's patience, then
+  // at the low one, so that it finishes even on CPUs that requests keep busy.
+  auto progress = [cpu] {
+    if (cpu) cpu->Update(false);
+  };
   const auto start = std::chrono::steady_clock::now();
   Trained t;
   if (settings) {
@@ -100,7 +106,10 @@ Result<Engine::Trained> Engine::ComputeModel(std::optional<ServerSettings> setti
   auto it = store_->NewIterator(Space::kProfiles);
   for (it->Seek("p"); it->Valid() && state::HasPrefix(it->key(), "p"); it->Next()) {
     ++population;
-    if (population % 4096 == 0 && stop_.load()) return Stopping();
+    if (population % 4096 == 0) {
+      if (stop_.load()) return Stopping();
+      progress();
+    }
     TESSERA_ASSIGN_OR_RETURN(profile::Profile p, profile::DecodeProfile(it->value()));
     auto node = identity::IdentityGraph::LoadLive(store_, p.tessera_id);
     if (!node.ok() || node->tessera_id != p.tessera_id) continue;
@@ -129,8 +138,10 @@ Result<Engine::Trained> Engine::ComputeModel(std::optional<ServerSettings> setti
   if (stop_.load()) return Stopping();
   Comparator cmp(&in, s.linkage);
   std::vector<Pattern> patterns(candidates.size());
+  progress();
   for (size_t i = 0; i < candidates.size(); ++i) {
     patterns[i] = cmp.Compare(candidates[i].a, candidates[i].b);
+    if (i % 65536 == 65535) progress();
   }
   if (stop_.load()) return Stopping();
   // People's decisions are labels: their pairs keep their class in every EM iteration.
@@ -157,6 +168,7 @@ Result<Engine::Trained> Engine::ComputeModel(std::optional<ServerSettings> setti
                      .max_iterations = s.linkage.max_em_iterations,
                      .seed = s.linkage.seed};
   state::StoredModel& m = t.model;
+  progress();
   m.model = Estimate(in, cmp, candidates, patterns, labels, eo);
   m.settings_version = s.version;
   m.trained_at = options_.clock->NowMs();
@@ -306,9 +318,10 @@ Status Engine::MaybeAutoTrain(bool* did_work) {
   outcome->counted = n;
   trainer_ = std::thread([this, settings = settings_, outcome = std::move(outcome)]() mutable {
     pthread_setname_np(pthread_self(), "tsr-link-train");
-    // A one-off computation, not kept up: at a low but steady priority, so that it finishes.
-    SetThreadCpuPriority(CpuPriority::kLow);
-    outcome->trained = ComputeModel(std::move(settings));
+    // Background work like the engine's own; it turns low (a small but steady share) once it
+    // has run for BackgroundCpu's patience, so that it finishes.
+    BackgroundCpu cpu;
+    outcome->trained = ComputeModel(std::move(settings), &cpu);
     Command c;
     c.kind = CommandKind::kInstallAuto;
     c.done = [](Result<json>) {};  // DoInstallAuto records the outcome
