@@ -47,13 +47,14 @@ start_postgres() {
 }
 
 # start_tessera BINARY NAME: `tessera serve` on a fresh data dir $bench_work/NAME, with a source;
-# sets tessera_pid, tessera_port, tessera_token and tessera_key.
+# sets tessera_pid, tessera_port, tessera_token and tessera_key. TESSERA_EXTRA: more serve flags
+# (e.g. "--threads 2"), for A/B runs.
 start_tessera() {
   local bin=$1 name=$2
   tessera_port=$(free_port)
   tessera_token=bench-admin-token
   "$bin" serve --data-dir "$bench_work/$name" --listen "127.0.0.1:$tessera_port" \
-    --admin-token "$tessera_token" --log-level warn &
+    --admin-token "$tessera_token" --log-level warn ${TESSERA_EXTRA:-} &
   tessera_pid=$!
   bench_tessera_pids+=("$tessera_pid")
   for _ in $(seq 1 100); do

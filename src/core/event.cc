@@ -49,8 +49,18 @@ std::optional<MessageType> ParseMessageType(std::string_view name) {
 std::string EncodeEvent(const Event& e) {
   std::string out;
   out.reserve(e.json.size() + e.traits_json.size() + 128);
-  PutVarint64(&out, kFormatVersion);
-  PutVarint64(&out, e.seq);
+  AppendEventHead(&out, e.seq);
+  AppendEventBody(&out, e);
+  return out;
+}
+
+void AppendEventHead(std::string* out, uint64_t seq) {
+  PutVarint64(out, kFormatVersion);
+  PutVarint64(out, seq);
+}
+
+void AppendEventBody(std::string* dst, const Event& e) {
+  std::string& out = *dst;
   PutLengthPrefixed(&out, e.source_id);
   PutVarint64(&out, static_cast<uint64_t>(e.type));
   PutLengthPrefixed(&out, e.message_id);
@@ -71,7 +81,6 @@ std::string EncodeEvent(const Event& e) {
   PutLengthPrefixed(&out, e.traits_json);
   PutLengthPrefixed(&out, e.json);
   PutLengthPrefixed(&out, e.consent_json);
-  return out;
 }
 
 Result<Event> DecodeEvent(std::string_view bytes) {

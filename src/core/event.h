@@ -72,6 +72,11 @@ struct Event {
 
 // Binary record format of an Event in the log. Decode fails with Corruption on bad bytes.
 std::string EncodeEvent(const Event& event);
+// The same record in two parts, for a writer that encodes events before their seqs are known
+// (the event log encodes on the appending threads, and its committer adds the seqs): the head
+// (format version and seq) then the body (the rest). head(e.seq) + body(e) == EncodeEvent(e).
+void AppendEventHead(std::string* out, uint64_t seq);
+void AppendEventBody(std::string* out, const Event& event);
 Result<Event> DecodeEvent(std::string_view bytes);
 
 }  // namespace tessera

@@ -49,6 +49,14 @@ const std::string& EventLog::directory() const {
 Status EventLog::Append(std::vector<Event> events, AppendCallback done) {
   size_t bytes = 0;
   for (const auto& e : events) bytes += e.json.size() + e.traits_json.size() + 64;
+  // Encoded here, on the appending (request) threads, in parallel: the committer is one thread.
+  std::vector<Encoded> encoded(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    encoded[i].body.reserve(events[i].json.size() + events[i].traits_json.size() + 128);
+    AppendEventBody(&encoded[i].body, events[i]);
+    encoded[i].message_id = std::move(events[i].message_id);
+  }
+  events.clear();
   MutexLock lock(&mu_);
   if (!open_ || closing_) return Status::Unavailable("event log is closed");
   if (!failed_.ok()) return failed_;
@@ -58,7 +66,7 @@ Status EventLog::Append(std::vector<Event> events, AppendCallback done) {
     return Status::Unavailable("ingest queue is full; retry later");
   }
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  queue_.push_back({std::move(events), std::move(done), bytes});
+  queue_.push_back({std::move(encoded), std::move(done), bytes});
   work_cv_.Signal();
   return Status::Ok();
 }
@@ -119,6 +127,7 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
   std::string& buf = commit_buf_;  // keeps its capacity from group to group
   buf.clear();
   std::vector<uint32_t> rel;  // where each record starts in buf
+  std::string head;           // a record's format version and seq (AppendEventHead)
   storage::WriteBatch index;
   // Look up every messageId that is new within the group in one MultiGet; a later copy in the
   // same group is a duplicate of the first.
@@ -126,7 +135,7 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
   std::vector<std::string_view> ids;
   std::vector<bool> first_in_group;
   for (const Pending& p : group) {
-    for (const Event& e : p.events) {
+    for (const Encoded& e : p.events) {
       bool first = seen_in_group.insert(e.message_id).second;
       first_in_group.push_back(first);
       if (first) ids.push_back(e.message_id);
@@ -138,7 +147,7 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
   size_t event_index = 0;
   size_t id_index = 0;
   for (size_t g = 0; g < group.size() && status.ok(); ++g) {
-    for (Event& e : group[g].events) {
+    for (const Encoded& e : group[g].events) {
       if (!first_in_group[event_index++]) {
         ++results[g].duplicates;
         continue;
@@ -162,10 +171,12 @@ void EventLog::CommitGroup(std::vector<Pending>& group) {
         status = found[i];
         break;
       }
-      e.seq = ++seq;
+      ++seq;
       rel.push_back(static_cast<uint32_t>(buf.size()));
-      segment::AppendRecord(&buf, e.seq, EncodeEvent(e));
-      index.Put(Space::kDedupe, e.message_id, SeqKey(e.seq));
+      head.clear();
+      AppendEventHead(&head, seq);
+      segment::AppendRecord(&buf, seq, head, e.body);
+      index.Put(Space::kDedupe, e.message_id, SeqKey(seq));
       ++results[g].stored;
     }
   }

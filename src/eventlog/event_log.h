@@ -100,8 +100,14 @@ class EventLog {
   static constexpr std::string_view kIndexedSeqKey = "indexed-seq";
 
  private:
+  // An append's events, encoded by the appending thread (AppendEventBody), so that the one
+  // committer thread only adds seqs, frames and writes.
+  struct Encoded {
+    std::string message_id;
+    std::string body;
+  };
   struct Pending {
-    std::vector<Event> events;
+    std::vector<Encoded> events;
     AppendCallback done;
     size_t bytes;
   };

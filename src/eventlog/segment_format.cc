@@ -58,12 +58,13 @@ Status CheckHeader(std::string_view bytes, uint64_t first_seq) {
   return Status::Ok();
 }
 
-void AppendRecord(std::string* dst, uint64_t seq, std::string_view payload) {
+void AppendRecord(std::string* dst, uint64_t seq, std::string_view head, std::string_view body) {
   size_t start = dst->size();
   PutFixed32LE(dst, 0);  // CRC, filled below
-  PutFixed32LE(dst, static_cast<uint32_t>(payload.size()));
+  PutFixed32LE(dst, static_cast<uint32_t>(head.size() + body.size()));
   PutFixed64LE(dst, seq);
-  dst->append(payload.data(), payload.size());
+  dst->append(head.data(), head.size());
+  dst->append(body.data(), body.size());
   uint32_t crc = crc32c::Extend(0, dst->data() + start + 4, dst->size() - start - 4);
   uint32_t masked = crc32c::Mask(crc);
   for (int i = 0; i < 4; ++i) (*dst)[start + i] = static_cast<char>((masked >> (8 * i)) & 0xff);

@@ -39,8 +39,9 @@ std::string EncodeHeader(uint64_t first_seq);
 // Corruption unless `bytes` is a valid header for a segment starting at first_seq.
 Status CheckHeader(std::string_view bytes, uint64_t first_seq);
 
-// Appends one framed record to *dst.
-void AppendRecord(std::string* dst, uint64_t seq, std::string_view payload);
+// Appends one framed record to *dst; the payload is head + body.
+void AppendRecord(std::string* dst, uint64_t seq, std::string_view head,
+                  std::string_view body = {});
 inline size_t RecordSize(size_t payload) { return kRecordHeaderSize + payload; }
 
 enum class Parse {
