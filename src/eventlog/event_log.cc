@@ -47,14 +47,15 @@ const std::string& EventLog::directory() const {
 }
 
 Status EventLog::Append(std::vector<Event> events, AppendCallback done) {
-  size_t bytes = 0;
-  for (const auto& e : events) bytes += e.json.size() + e.traits_json.size() + 64;
   // Encoded here, on the appending (request) threads, in parallel: the committer is one thread.
+  size_t bytes = 0;
   std::vector<Encoded> encoded(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    encoded[i].body.reserve(events[i].json.size() + events[i].traits_json.size() + 128);
-    AppendEventBody(&encoded[i].body, events[i]);
-    encoded[i].message_id = std::move(events[i].message_id);
+    Encoded& out = encoded[i];
+    out.body.reserve(events[i].json.size() + events[i].traits_json.size() + 128);
+    AppendEventBody(&out.body, events[i]);
+    out.message_id = std::move(events[i].message_id);
+    bytes += out.body.size() + out.message_id.size();
   }
   events.clear();
   MutexLock lock(&mu_);
