@@ -71,6 +71,7 @@ Status Engine::LoadState() {
     return s;
   }
   const bool fresh = s.code() == StatusCode::kNotFound;
+  read_ahead_ = log_->last_seq();  // what a backfill before a restart may have read
   states_.clear();
   auto it = store_->NewIterator(Space::kAudiences);
   for (it->Seek("s"); it->Valid() && state::HasPrefix(it->key(), "s"); it->Next()) {
@@ -394,7 +395,8 @@ Status Engine::ApplyLog(const Snapshot& snap, ProfileEvaluator* eval, bool* did_
       known = nodes.emplace(*pid, std::move(node)).first;
     }
     const identity::Node& node = known->second;
-    TESSERA_RETURN_IF_ERROR(loader_.Apply(node, e, created));
+    // (A profile created below read_ahead_ may have entries and exits on its timeline.)
+    TESSERA_RETURN_IF_ERROR(loader_.Apply(node, e, created && e.seq > read_ahead_));
     for (const auto& m : node.merges) {
       if (m.seq != e.seq) continue;
       if (m.action == "merge") {
@@ -460,7 +462,7 @@ Status Engine::EvaluateAll(const Snapshot& snap, ProfileEvaluator* eval, std::ve
     ps[part_of[i]]->items.push_back(i);
   }
   auto run = [&](Part* p) {
-    ProfileEvaluator part_eval(&snap, &p->staged, &loader_, nullptr, &p->transitions);
+    ProfileEvaluator part_eval(&snap, &p->staged, &loader_, nullptr, &p->transitions, eval);
     for (size_t i : p->items) {
       const Work& w = (*work)[i];
       p->status = part_eval.Evaluate(w.node, w.touched, reason, now);
@@ -537,6 +539,8 @@ Status Engine::Backfill(const Snapshot& snap, ProfileEvaluator* eval, TimeMs now
     if (!t.Add(snap, id)) continue;  // deleted; SyncDefinitions tears it down
     *did_work = true;
     auto it = store_->NewIterator(Space::kProfiles);
+    // (The log's end, read after the iterator's view is fixed, bounds what created them.)
+    read_ahead_ = std::max(read_ahead_, log_->last_seq());
     std::string start = "p" + st.backfill_after;
     it->Seek(start);
     if (!st.backfill_after.empty() && it->Valid() && it->key() == start) it->Next();

@@ -141,6 +141,10 @@ class Engine {
   std::optional<Inflight> inflight_;
   uint64_t cursor_ = 0;
   uint64_t stored_seq_ = 0;  // the last seq of a stored entry or exit (profile::IsStoredSeq)
+  // Profiles created at or below this log position may have been evaluated (by a backfill,
+  // which reads the profiles as stored, ahead of the cursor) before their first event is
+  // applied: their timelines may hold entries and exits already.
+  uint64_t read_ahead_ = 0;
   uint64_t outbox_end_ = 1;  // after the last stored outbox group (of an earlier version)
   std::map<std::string, state::DefinitionState> states_;
   uint64_t synced_generation_ = 0;

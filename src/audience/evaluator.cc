@@ -205,6 +205,7 @@ Status ProfileEvaluator::Transit(const Compiled& c, const std::string& tessera_i
   }
   TESSERA_RETURN_IF_ERROR(
       WriteHistory(tessera_id, id, c.def.name, c.def.version, m->transitions, member, reason, now));
+  transitioned_.insert(tessera_id);
   transitions_->push_back(std::move(t));
   return Status::Ok();
 }
@@ -215,19 +216,24 @@ void ProfileEvaluator::AddSizes(const std::map<std::string, int64_t>& deltas) {
   }
 }
 
+bool ProfileEvaluator::ReadsOwnEvents(const Compiled& c) {
+  auto [it, fresh] = reads_own_events_.try_emplace(c.def.id, false);
+  if (fresh) {
+    EventNeeds needs;
+    needs.Add(c.deps);
+    it->second = ReadsEntriesAndExits(needs);
+  }
+  return it->second;
+}
+
 bool ProfileEvaluator::FeedOwnEventReaders(state::ProfileState* ps, TimeMs now) {
   if (!own_event_readers_) {
     own_event_readers_.emplace();
-    auto reads = [](const ConditionDeps& d) {
-      EventNeeds needs;
-      needs.Add(d);
-      return ReadsEntriesAndExits(needs);
-    };
     for (const auto& c : snap_->computed) {
-      if (reads(c.deps)) own_event_readers_->push_back(c.def.id);
+      if (ReadsOwnEvents(c)) own_event_readers_->push_back(c.def.id);
     }
     for (const auto& c : snap_->audiences) {
-      if (reads(c.deps)) own_event_readers_->push_back(c.def.id);
+      if (ReadsOwnEvents(c)) own_event_readers_->push_back(c.def.id);
     }
   }
   if (own_event_readers_->empty()) return false;
@@ -257,6 +263,24 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
     for (const auto& t : a.deps.traits) on = on || trait_names.count(t) > 0;
     for (size_t input : a.audience_inputs) on = on || audiences[input];
     audiences[i] = on;
+  }
+  // Entries or exits of the profile earlier in this step are not on its timeline yet (nor in
+  // a view loaded before them): what reads them waits for the next step, due now, like after
+  // this evaluation's own entries and exits.
+  bool deferred = false;
+  if (TransitionedInStep(pid)) {
+    for (size_t i = 0; i < computed.size(); ++i) {
+      if (computed[i] && ReadsOwnEvents(snap_->computed[i])) {
+        computed[i] = false;
+        deferred = true;
+      }
+    }
+    for (size_t i = 0; i < audiences.size(); ++i) {
+      if (audiences[i] && ReadsOwnEvents(snap_->audiences[i])) {
+        audiences[i] = false;
+        deferred = true;
+      }
+    }
   }
   EventNeeds needs;
   std::set<std::string> traits;  // what the evaluated definitions read of the profile's
@@ -351,7 +375,7 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
     if (c.deps.time_dependent) next = NextChange(*c.def.condition, view, now, memberships, member);
     dirty = SetTimer(&ps, c.def.id, next) || dirty;
   }
-  if (transitions_->size() > transitions_before) {
+  if (transitions_->size() > transitions_before || deferred) {
     dirty = FeedOwnEventReaders(&ps, now) || dirty;
   }
   if (dirty) StoreState(pid, ps, wake);

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "audience/catalog.h"
@@ -44,20 +46,24 @@ class ProfileEvaluator {
  public:
   // states: where membership and value counts go; null keeps them as deltas (size_deltas()),
   // for an evaluator of one partition of a step's profiles, whose work is added to the step's
-  // evaluator afterwards. transitions: where entries and exits go (the engine writes their
-  // events onto the timelines with the step).
+  // evaluator afterwards; `step` is then that evaluator (what the step did before). transitions:
+  // where entries and exits go (the engine writes their events onto the timelines with the
+  // step).
   ProfileEvaluator(const Snapshot* snap, storage::StagedWrites* staged, ProfileLoader* loader,
                    std::map<std::string, state::DefinitionState>* states,
-                   std::vector<Transition>* transitions)
+                   std::vector<Transition>* transitions, const ProfileEvaluator* step = nullptr)
       : snap_(snap), staged_(staged), loader_(loader), states_(states),
-        transitions_(transitions) {}
+        transitions_(transitions), step_(step) {}
 
   // With no states: each definition's change in size so far.
   const std::map<std::string, int64_t>& size_deltas() const { return size_deltas_; }
   storage::StagedWrites* staged() const { return staged_; }
   // What an evaluator of one partition did, added to this one's: a transition, and its size
   // changes.
-  void Record(Transition t) { transitions_->push_back(std::move(t)); }
+  void Record(Transition t) {
+    transitioned_.insert(t.tessera_id);
+    transitions_->push_back(std::move(t));
+  }
   void AddSizes(const std::map<std::string, int64_t>& deltas);
 
   // Evaluates the touched definitions (and everything that reads them) for the live profile
@@ -99,6 +105,13 @@ class ProfileEvaluator {
   // due now (the engine writes the events onto the timeline with the step, so the next step
   // sees them). True if ps changed.
   bool FeedOwnEventReaders(state::ProfileState* ps, TimeMs now);
+  // Whether the definition reads Tessera's own events (entries and exits).
+  bool ReadsOwnEvents(const Compiled& c);
+  // Whether the profile entered or left an audience earlier in this step: its timeline lacks
+  // those events until the step is written.
+  bool TransitionedInStep(const std::string& tessera_id) const {
+    return transitioned_.count(tessera_id) > 0 || (step_ && step_->TransitionedInStep(tessera_id));
+  }
 
   const Snapshot* const snap_;
   storage::StagedWrites* const staged_;
@@ -106,7 +119,10 @@ class ProfileEvaluator {
   std::map<std::string, state::DefinitionState>* const states_;
   std::vector<Transition>* const transitions_;
   std::map<std::string, int64_t> size_deltas_;
+  const ProfileEvaluator* const step_;
+  std::unordered_set<std::string> transitioned_;  // profiles with entries or exits
   std::optional<std::vector<std::string>> own_event_readers_;  // definition ids, when known
+  std::unordered_map<std::string, bool> reads_own_events_;     // by definition id
 };
 
 inline constexpr std::string_view kAudienceEntered = "Audience Entered";

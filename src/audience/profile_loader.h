@@ -124,8 +124,9 @@ class ProfileLoader {
   }
 
   // The engine applies `e` (in log order), which the pipeline has processed; `node` is the
-  // profile it belongs to now, which `e` created when `created`. Adds it to the profile's cache
-  // entry when it has one (and starts the entry of a profile it created).
+  // profile it belongs to now. Adds it to the profile's cache entry when it has one. created:
+  // `e` created the profile and its timeline holds nothing else (not even an entry or exit the
+  // engine wrote): the entry starts with `e`.
   Status Apply(const identity::Node& node, const Event& e, bool created);
 
   // While one is alive, loads share one timeline iterator (its view as of the first load; the
