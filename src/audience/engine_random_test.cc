@@ -15,8 +15,9 @@
 //
 // Random trees alone rarely change as the test's clock moves, so some definitions are targeted
 // at the generated data: short windows over names the events have, recency tests on the date
-// properties they carry, sums of large numbers; half the track events are stamped just before
-// the clock's now when appended.
+// properties they carry, sums of large numbers, counts of an earlier audience's Audience
+// Entered / Exited events (Tessera's own, by name); half the track events are stamped just
+// before the clock's now when appended.
 //
 // What the streams leave out or adapt, so that the pipeline carries them faithfully:
 // - Names come from the first kNamePool names of RandomConditions' pool: all valid UTF-8 (the

@@ -239,6 +239,7 @@ class EngineWorkload {
     };
     if (Chance(35)) c = TargetedCondition();
     if (Chance(30)) join(TargetedCondition());
+    if (!readable.empty() && Chance(20)) join(OwnEventCondition(readable));
     if (Chance(30)) {
       join(Condition{TraitCondition{{AnyComputedName()}, ComputedTest()}});
     }
@@ -339,6 +340,20 @@ class EngineWorkload {
         return Condition{std::move(q)};
       }
     }
+  }
+
+  // Tessera's own events by name: performed "Audience Entered" (or Exited) where
+  // properties.audience_name is one of `names`, at least once or twice, sometimes in a short
+  // window. Its answer changes in the step after the other audience's entry or exit.
+  Condition OwnEventCondition(const std::vector<std::string>& names) {
+    EventFilter f;
+    f.name = Chance(70) ? "Audience Entered" : "Audience Exited";
+    f.where = Condition{PropertyCondition{
+        {"audience_name"}, {Op::kEq, {names[Uniform(names.size())]}, std::nullopt}}};
+    std::optional<Duration> window;
+    if (Chance(40)) window = Short();
+    ValueTest t{Op::kGe, {static_cast<double>(1 + Uniform(2))}, std::nullopt};
+    return Condition{AggregateCondition{{AggregateFn::kCount, {}, std::move(f), window}, t}};
   }
 
   std::string ComputedName(size_t k) const { return "ct_" + std::to_string(k); }
