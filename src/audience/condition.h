@@ -283,6 +283,8 @@ Result<Aggregate> AggregateFromJson(const nlohmann::json& json);
 // customer activity, and counting them would make every audience's entries feed back into every
 // definition over any event.
 inline constexpr std::string_view kSystemSource = kSystemSourceId;
+inline constexpr std::string_view kAudienceEntered = "Audience Entered";
+inline constexpr std::string_view kAudienceExited = "Audience Exited";
 
 // Whether a filter's name and source (the rest of the filter aside) select an event of that
 // name from that source.
@@ -300,6 +302,9 @@ struct ConditionDeps {
   std::set<std::string> events;            // event names read by event conditions
   bool any_event = false;                  // some event condition matches events of any name
   bool system_events = false;              // ... and names source kSystemSource
+  // Reads Tessera's own Audience Entered / Exited events: by name, or any event from
+  // kSystemSource.
+  bool own_events = false;
   std::set<std::string> traits;            // top-level trait keys (first path segment)
   std::set<std::string> audiences;         // audiences whose membership is read
   std::set<std::string> identifier_kinds;  // identifier kinds counted

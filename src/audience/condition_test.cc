@@ -37,6 +37,14 @@ TEST(Dependencies, AnyEvent) {
   EXPECT_FALSE(Dependencies(Parse("performed \"A\"")).any_event);
 }
 
+TEST(Dependencies, TesseraOwnEvents) {
+  EXPECT_TRUE(Dependencies(Parse("performed \"Audience Entered\"")).own_events);
+  EXPECT_TRUE(Dependencies(Parse("count of \"Audience Exited\" > 1")).own_events);
+  EXPECT_TRUE(Dependencies(Parse("performed any event from source \"tessera\"")).own_events);
+  EXPECT_FALSE(Dependencies(Parse("performed any event")).own_events);
+  EXPECT_FALSE(Dependencies(Parse("performed \"A\"")).own_events);
+}
+
 TEST(Dependencies, TimeDependence) {
   for (const char* text : {
            "trait signup_at within last 30 days",

@@ -23,9 +23,10 @@ class Collector {
   void Filter(const EventFilter& f) {
     if (f.name) {
       deps_->events.insert(*f.name);
+      if (*f.name == kAudienceEntered || *f.name == kAudienceExited) deps_->own_events = true;
     } else {
       deps_->any_event = true;
-      if (f.source == kSystemSource) deps_->system_events = true;
+      if (f.source == kSystemSource) deps_->system_events = deps_->own_events = true;
     }
     if (f.where) Condition(**f.where);
   }

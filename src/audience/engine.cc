@@ -246,7 +246,7 @@ Status Engine::Step(bool* did_work) {
     // and timers must see these entries and exits, and a load earlier in this step (of a
     // profile evaluated twice) missed them.
     std::vector<std::string> reread;
-    if (ReadsEntriesAndExits(all_needs_)) {
+    if (all_needs_.own_events) {
       for (const Transition& t : next.transitions) reread.push_back(t.tessera_id);
     }
     inflight_ = std::move(next);

@@ -216,24 +216,14 @@ void ProfileEvaluator::AddSizes(const std::map<std::string, int64_t>& deltas) {
   }
 }
 
-bool ProfileEvaluator::ReadsOwnEvents(const Compiled& c) {
-  auto [it, fresh] = reads_own_events_.try_emplace(c.def.id, false);
-  if (fresh) {
-    EventNeeds needs;
-    needs.Add(c.deps);
-    it->second = ReadsEntriesAndExits(needs);
-  }
-  return it->second;
-}
-
 bool ProfileEvaluator::FeedOwnEventReaders(state::ProfileState* ps, TimeMs now) {
   if (!own_event_readers_) {
     own_event_readers_.emplace();
     for (const auto& c : snap_->computed) {
-      if (ReadsOwnEvents(c)) own_event_readers_->push_back(c.def.id);
+      if (c.deps.own_events) own_event_readers_->push_back(c.def.id);
     }
     for (const auto& c : snap_->audiences) {
-      if (ReadsOwnEvents(c)) own_event_readers_->push_back(c.def.id);
+      if (c.deps.own_events) own_event_readers_->push_back(c.def.id);
     }
   }
   if (own_event_readers_->empty()) return false;
@@ -270,13 +260,13 @@ Status ProfileEvaluator::Evaluate(const identity::Node& node, const Touched& tou
   bool deferred = false;
   if (TransitionedInStep(pid)) {
     for (size_t i = 0; i < computed.size(); ++i) {
-      if (computed[i] && ReadsOwnEvents(snap_->computed[i])) {
+      if (computed[i] && snap_->computed[i].deps.own_events) {
         computed[i] = false;
         deferred = true;
       }
     }
     for (size_t i = 0; i < audiences.size(); ++i) {
-      if (audiences[i] && ReadsOwnEvents(snap_->audiences[i])) {
+      if (audiences[i] && snap_->audiences[i].deps.own_events) {
         audiences[i] = false;
         deferred = true;
       }

@@ -6,7 +6,6 @@
 
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -105,8 +104,6 @@ class ProfileEvaluator {
   // due now (the engine writes the events onto the timeline with the step, so the next step
   // sees them). True if ps changed.
   bool FeedOwnEventReaders(state::ProfileState* ps, TimeMs now);
-  // Whether the definition reads Tessera's own events (entries and exits).
-  bool ReadsOwnEvents(const Compiled& c);
   // Whether the profile entered or left an audience earlier in this step: its timeline lacks
   // those events until the step is written.
   bool TransitionedInStep(const std::string& tessera_id) const {
@@ -122,15 +119,7 @@ class ProfileEvaluator {
   const ProfileEvaluator* const step_;
   std::unordered_set<std::string> transitioned_;  // profiles with entries or exits
   std::optional<std::vector<std::string>> own_event_readers_;  // definition ids, when known
-  std::unordered_map<std::string, bool> reads_own_events_;     // by definition id
 };
-
-inline constexpr std::string_view kAudienceEntered = "Audience Entered";
-inline constexpr std::string_view kAudienceExited = "Audience Exited";
-// Whether definitions that need `needs` read the audiences' own entries and exits.
-inline bool ReadsEntriesAndExits(const EventNeeds& needs) {
-  return needs.Wants(kAudienceEntered, kSystemSource) || needs.Wants(kAudienceExited, kSystemSource);
-}
 
 // The Audience Entered / Exited event for a transition (source kSystemSource, addressed by
 // tessera_id).

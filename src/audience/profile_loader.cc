@@ -84,6 +84,7 @@ void ProfileLoader::Configure(std::optional<std::set<Path>> paths, EventNeeds al
 void EventNeeds::Add(const ConditionDeps& deps) {
   any = any || deps.any_event;
   system = system || deps.system_events;
+  own_events = own_events || deps.own_events;
   names.insert(deps.events.begin(), deps.events.end());
 }
 

@@ -40,6 +40,7 @@ namespace tessera::audience {
 struct EventNeeds {
   bool any = false;             // every track event (Tessera's own only when `system`)
   bool system = false;
+  bool own_events = false;      // some of them read the audiences' own entries and exits
   std::set<std::string, std::less<>> names;  // else only these
   void Add(const ConditionDeps& deps);
   bool empty() const { return !any && names.empty(); }
