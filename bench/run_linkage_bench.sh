@@ -27,7 +27,7 @@ done
 scripts/install-deps.sh >/dev/null
 pg_records=${pg_records:-$records}
 build=${BUILD_DIR:-build/release}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_BENCH=ON >/dev/null
+bench/configure.sh "$build"
 cmake --build "$build" -j2 --target tessera linkage_gen >/dev/null
 tessera="$build"/src/cli/tessera
 febrl=../shared/data/febrl
