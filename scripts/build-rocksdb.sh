@@ -15,25 +15,24 @@ if [ -f "$prefix/lib/librocksdb.a" ]; then
   exit 0
 fi
 work=$(mktemp -d)
-list=/etc/apt/sources.list.d/tessera-rocksdb-src.sources
+chmod 755 "$work"  # apt-get source downloads as _apt
+lists=(/etc/apt/sources.list.d/tessera-rocksdb-src.sources /etc/apt/sources.list.d/tessera-rocksdb-src.list)
 cleanup() {
   rm -rf "$work"
-  rm -f "$list"
+  rm -f "${lists[@]}"
 }
 trap cleanup EXIT
-# A deb-src entry for the release the machine already uses, only while fetching.
-. /etc/os-release
-cat >"$list" <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $VERSION_CODENAME
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+# deb-src entries for the archives the machine already uses, only while fetching.
+for f in /etc/apt/sources.list.d/*.sources; do
+  if [ -f "$f" ] && [ "$f" != "${lists[0]}" ]; then cat "$f"; echo; fi
+done | sed -n '/^Types:/!p; s/^Types:.*/Types: deb-src/p' >"${lists[0]}"
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  if [ -f "$f" ] && [ "$f" != "${lists[1]}" ]; then sed -n 's/^deb /deb-src /p' "$f"; fi
+done >"${lists[1]}"
 echo "build-rocksdb: fetching the source of rocksdb $version" >&2
 apt-get update -qq >&2
 (cd "$work" && apt-get source -qq --download-only "rocksdb=$version" >&2)
-rm -f "$list"
+rm -f "${lists[@]}"
 tar -xzf "$work"/rocksdb_"$upstream".orig.tar.gz -C "$work"
 src="$work/rocksdb-$upstream"
 echo "build-rocksdb: building (release, static) into $prefix" >&2
