@@ -347,7 +347,7 @@ class EngineWorkload {
   // window. Its answer changes in the step after the other audience's entry or exit.
   Condition OwnEventCondition(const std::vector<std::string>& names) {
     EventFilter f;
-    f.name = Chance(70) ? "Audience Entered" : "Audience Exited";
+    f.name = std::string(Chance(70) ? kAudienceEntered : kAudienceExited);
     f.where = Condition{PropertyCondition{
         {"audience_name"}, {Op::kEq, {names[Uniform(names.size())]}, std::nullopt}}};
     std::optional<Duration> window;
